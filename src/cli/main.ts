@@ -1,0 +1,44 @@
+// kfinline command line. The only layer that touches the terminal and files.
+
+import { KfError } from '../util/errors.js';
+import { type Command, type Io, processIo } from './io.js';
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  disasm: { summary: 'disasm FILE.o [--prog NAME] [--syntax kernel|llvm]', load: async () => (await import('./cmd-disasm.js')).disasmCommand },
+  asm: { summary: 'asm FILE.s -o FILE.o [--syntax kernel|ubpf]', load: async () => (await import('./cmd-asm.js')).asmCommand },
+  btf: { summary: 'btf dump FILE | btf find NAME [--kind KIND] [--file FILE]', load: async () => (await import('./cmd-btf.js')).btfCommand },
+};
+
+function usage(io: Io): void {
+  io.out('usage: kfinline COMMAND [ARGS] [--json]\n\ncommands:');
+  for (const [, c] of Object.entries(commands)) io.out(`  kfinline ${c.summary}`);
+}
+
+export async function runCli(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    usage(io);
+    return name ? 0 : 2;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    io.err(`kfinline: unknown command "${name}" (try "kfinline help")`);
+    return 2;
+  }
+  try {
+    const cmd = await entry.load();
+    return await cmd(rest, io);
+  } catch (e) {
+    if (e instanceof KfError) {
+      io.err(`kfinline ${name}: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).code === 'string') {
+      // File system errors: say which file and why, no stack trace.
+      io.err(`kfinline ${name}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+

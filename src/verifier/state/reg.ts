@@ -1,0 +1,106 @@
+// One register's abstract value: mirrors struct bpf_reg_state.
+import { KfError } from '../../util/errors.js';
+import { tnumConst, tnumIsConst } from '../num/tnum.js';
+import type { Scalar } from '../num/scalar.js';
+import { scalarConst, scalarUnknown } from '../num/scalar.js';
+import { MEM_RDONLY, PTR_MAYBE_NULL, RegType } from './types.js';
+
+/** A map as the verifier sees it (struct bpf_map fields it reads). */
+export interface MapDesc {
+  readonly fd: number;
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+}
+
+export interface RegState {
+  type: RegType;
+  /** PTR_MAYBE_NULL | MEM_RDONLY */
+  flags: number;
+  /** Fixed part of a pointer's offset (reg->off). */
+  off: number;
+  /** Packet range (reg->range) for packet pointers. */
+  range: number;
+  id: number;
+  refObjId: number;
+  /** var_off and the eight bounds. For pointers: the variable part of the offset. */
+  s: Scalar;
+  precise: boolean;
+  /** Frame number a PTR_TO_STACK points into. */
+  frameno: number;
+  map: MapDesc | null;
+  /** mem_size for PTR_TO_MEM */
+  memSize: number;
+}
+
+export function regNotInit(): RegState {
+  return { type: RegType.NOT_INIT, flags: 0, off: 0, range: 0, id: 0, refObjId: 0, s: scalarUnknown(), precise: false, frameno: 0, map: null, memSize: 0 };
+}
+
+export function regUnknown(): RegState {
+  const r = regNotInit();
+  r.type = RegType.SCALAR_VALUE;
+  return r;
+}
+
+export function regKnown(v: bigint): RegState {
+  const r = regUnknown();
+  r.s = scalarConst(v);
+  return r;
+}
+
+/** A pointer of the given type with a zero offset (mirrors mark_reg_known_zero + type). */
+export function regPtr(type: RegType, flags = 0): RegState {
+  const r = regNotInit();
+  r.type = type;
+  r.flags = flags;
+  r.s = scalarConst(0n);
+  return r;
+}
+
+export function copyReg(r: RegState): RegState {
+  return { ...r };
+}
+
+export const isScalar = (r: RegState): boolean => r.type === RegType.SCALAR_VALUE;
+export const isPointer = (r: RegState): boolean => r.type !== RegType.NOT_INIT && r.type !== RegType.SCALAR_VALUE && r.type !== RegType.KERNEL_VALUE;
+export const isConst = (r: RegState): boolean => r.type === RegType.SCALAR_VALUE && tnumIsConst(r.s.varOff);
+export const isPktPointer = (r: RegState): boolean => r.type === RegType.PTR_TO_PACKET || r.type === RegType.PTR_TO_PACKET_META;
+export const maybeNull = (r: RegState): boolean => (r.flags & PTR_MAYBE_NULL) !== 0;
+
+/** The constant a scalar register holds; callers check isConst first. */
+export function constVal(r: RegState): bigint {
+  if (!tnumIsConst(r.s.varOff)) throw new KfError('internal: register is not a constant');
+  return r.s.varOff.value;
+}
+
+export const isKnownZero = (r: RegState): boolean => isConst(r) && r.s.varOff.value === 0n;
+
+/** mirrors reg_type_str() */
+export function regTypeStr(r: RegState): string {
+  let base: string;
+  switch (r.type) {
+    case RegType.NOT_INIT: base = '?'; break;
+    case RegType.SCALAR_VALUE: base = 'scalar'; break;
+    case RegType.PTR_TO_CTX: base = 'ctx'; break;
+    case RegType.CONST_PTR_TO_MAP: base = 'map_ptr'; break;
+    case RegType.PTR_TO_MAP_VALUE: base = 'map_value'; break;
+    case RegType.PTR_TO_MAP_KEY: base = 'map_key'; break;
+    case RegType.PTR_TO_STACK: base = 'fp'; break;
+    case RegType.PTR_TO_PACKET: base = 'pkt'; break;
+    case RegType.PTR_TO_PACKET_META: base = 'pkt_meta'; break;
+    case RegType.PTR_TO_PACKET_END: base = 'pkt_end'; break;
+    case RegType.PTR_TO_MEM: base = 'mem'; break;
+    case RegType.PTR_TO_BTF_ID: base = 'ptr_'; break;
+    case RegType.CONST_PTR_TO_DYNPTR: base = 'dynptr_ptr'; break;
+    case RegType.PTR_TO_FUNC: base = 'func'; break;
+    case RegType.KERNEL_VALUE: base = 'kernel_value'; break;
+  }
+  const prefix = r.flags & MEM_RDONLY ? 'rdonly_' : '';
+  const postfix = r.flags & PTR_MAYBE_NULL ? '_or_null' : '';
+  return prefix + base + postfix;
+}
+
+export { tnumConst };
