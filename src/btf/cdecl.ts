@@ -5,7 +5,7 @@
 
 import { KfError } from '../util/errors.js';
 import type { Btf } from './btf.js';
-import type { BtfComposite, BtfType } from './types.js';
+import type { BtfComposite, BtfEnum, BtfEnum64, BtfType } from './types.js';
 
 const MAX_DEPTH = 64;
 
@@ -34,7 +34,8 @@ export function declare(btf: Btf, id: number, inner: string, depth = 0): string 
   const t = btf.typeById(id);
   switch (t.kind) {
     case 'PTR':
-      return declare(btf, t.type, `*${inner}`, depth + 1);
+      // libbpf spacing: 'void *p', 'void * (*f)(void)', 'char * const p'
+      return declare(btf, t.type, /^(\(|(const|volatile|restrict)\b)/.test(inner) ? `* ${inner}` : `*${inner}`, depth + 1);
     case 'CONST': case 'VOLATILE': case 'RESTRICT': {
       const q = t.kind === 'CONST' ? 'const' : t.kind === 'VOLATILE' ? 'volatile' : 'restrict';
       let target = t.type;
@@ -71,14 +72,24 @@ export function typeName(btf: Btf, id: number): string {
   return declare(btf, id, '');
 }
 
+function enumBody(t: BtfEnum | BtfEnum64, indent: string): string {
+  const suffix = t.kind === 'ENUM64' ? (t.signed ? 'LL' : 'ULL') : '';
+  const vals = t.values.map((v) => `${indent}\t${v.name} = ${v.value}${suffix},`);
+  return [`enum${t.name ? ` ${t.name}` : ''} {`, ...vals, `${indent}}`].join('\n');
+}
+
 function compositeBody(btf: Btf, t: BtfComposite, indent: string, depth: number): string {
   if (depth > MAX_DEPTH) tooDeep(btf, t.id);
-  const lines = [`${t.kind === 'STRUCT' ? 'struct' : 'union'}${t.name ? ` ${t.name}` : ''} {`];
+  const kw = `${t.kind === 'STRUCT' ? 'struct' : 'union'}${t.name ? ` ${t.name}` : ''}`;
+  if (!t.members.length) return `${kw} {}`;
+  const lines = [`${kw} {`];
   for (const m of t.members) {
     const mt = btf.typeById(m.type);
     let d: string;
     if ((mt.kind === 'STRUCT' || mt.kind === 'UNION') && !mt.name) {
       d = compositeBody(btf, mt, `${indent}\t`, depth + 1) + (m.name ? ` ${m.name}` : '');
+    } else if ((mt.kind === 'ENUM' || mt.kind === 'ENUM64') && !mt.name) {
+      d = enumBody(mt, `${indent}\t`) + (m.name ? ` ${m.name}` : '');
     } else {
       d = declare(btf, m.type, m.name);
     }
@@ -94,11 +105,8 @@ export function formatC(btf: Btf, id: number): string {
   switch (t.kind) {
     case 'STRUCT': case 'UNION':
       return `${compositeBody(btf, t, '', 0)};`;
-    case 'ENUM': case 'ENUM64': {
-      const suffix = t.kind === 'ENUM64' ? (t.signed ? 'LL' : 'ULL') : '';
-      const vals = t.values.map((v) => `\t${v.name} = ${v.value}${suffix},`);
-      return [`enum${t.name ? ` ${t.name}` : ''} {`, ...vals, '};'].join('\n');
-    }
+    case 'ENUM': case 'ENUM64':
+      return `${enumBody(t, '')};`;
     case 'FWD':
       return `${t.fwdKind} ${t.name};`;
     case 'TYPEDEF': {

@@ -186,11 +186,10 @@ export class Cursor {
   private optOffset(): number {
     if (this.isOp('+') || this.isOp('-')) {
       const sign = this.next().text;
-      const t = this.peek();
-      const o = this.off16();
-      const v = sign === '-' ? -o : o;
-      if (v < S16_MIN || v > S16_MAX) throw this.error(t, `offset ${v} does not fit in 16 signed bits`);
-      return v;
+      const { value, tok } = this.number('offset');
+      const v = sign === '-' ? -value : value;
+      if (v < BigInt(S16_MIN) || v > BigInt(S16_MAX)) throw this.error(tok, `offset ${v} does not fit in 16 signed bits`);
+      return Number(v);
     }
     return 0;
   }

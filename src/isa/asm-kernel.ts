@@ -58,7 +58,7 @@ export interface AsmKernelOptions {
 export function assembleKernel(src: string, opts: AsmKernelOptions = {}): AsmProgram {
   if (typeof src !== 'string') throw new KfError('assembler input is not a string');
   const stmts = lexStatements(src);
-  const items: Item[] = [];
+  const items: (Item & { pc: number })[] = [];
   const labels = new Map<string, number>();
   const labelToks = new Map<string, Tok>();
   const funcNames = new Set<string>();

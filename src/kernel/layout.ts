@@ -97,7 +97,6 @@ export interface ModelLayout {
   readonly htab: { size: number; buckets: number; elems: number; n_buckets: number; elem_size: number; count: number };
   readonly htabElem: { size: number; next: number; pprev: number; hash: number; key: number };
   readonly bucket: { size: number; first: number };
-  readonly sk_buff_uapi: StructLayouts; // alias for readers of __sk_buff/xdp_md (same object)
 }
 
 /** Reads every offset the model kernel uses from `btf`. Throws KfError naming a missing struct/member. */
@@ -112,7 +111,6 @@ export function buildLayout(btf: Btf): ModelLayout {
   };
   return {
     structs: s,
-    sk_buff_uapi: s,
     skb: {
       size: s.sizeof('sk_buff'), dev: o('sk_buff', 'dev'), cb: o('sk_buff', 'cb'), len: o('sk_buff', 'len'),
       data_len: o('sk_buff', 'data_len'), queue_mapping: o('sk_buff', 'queue_mapping'), pkt_type: s.field('sk_buff', 'pkt_type'),

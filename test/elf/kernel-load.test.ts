@@ -1,34 +1,15 @@
 // The kernel loader (through bpftool/libbpf) accepts the example objects and
 // the objects our writer re-emits from them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseElf, toWriteInput, writeElf } from '../../src/elf/index.js';
-import { BUILD, HAVE_BPFTOOL, IS_ROOT, exampleObjects, readExample, run } from './tools.js';
+import { BUILD, CANNOT_LOAD_WHY, CAN_LOAD, exampleObjects, readExample, withLoaded } from './tools.js';
 
-const CAN_LOAD = HAVE_BPFTOOL && IS_ROOT && (() => {
-  try {
-    run('sh', ['-c', 'test -d /sys/fs/bpf && mountpoint -q /sys/fs/bpf']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const why = !HAVE_BPFTOOL ? 'bpftool missing' : !IS_ROOT ? 'not root' : 'no bpffs at /sys/fs/bpf';
+const loadAll = (obj: string): string[] => withLoaded(obj, (_pin, names) => names);
 
-/** `bpftool prog loadall` into a fresh pin dir; returns the pinned program names. */
-export function loadAll(obj: string): string[] {
-  const pin = `/sys/fs/bpf/kf_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
-  try {
-    run('bpftool', ['prog', 'loadall', obj, pin]);
-    return run('ls', [pin]).split('\n').filter(Boolean).sort();
-  } finally {
-    rmSync(pin, { recursive: true, force: true });
-  }
-}
-
-describe.skipIf(!CAN_LOAD)(`kernel load (${CAN_LOAD ? 'bpftool as root' : 'skipped: ' + why})`, () => {
+describe.skipIf(!CAN_LOAD)(`kernel load (${CAN_LOAD ? 'bpftool as root' : 'skipped: ' + CANNOT_LOAD_WHY})`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'kf-load-'));
   for (const name of exampleObjects()) {
     it(`${name} and its rewritten copy load with bpftool prog loadall`, () => {

@@ -1,7 +1,7 @@
 // Shared helpers for ELF/object tests: locating the committed example objects
 // and the external tools (each may be missing; tests skip with a message).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,4 +46,29 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** bpftool, root and a bpffs at /sys/fs/bpf: what loading into the kernel needs. */
+export const CAN_LOAD: boolean =
+  HAVE_BPFTOOL &&
+  IS_ROOT &&
+  (() => {
+    try {
+      run('sh', ['-c', 'test -d /sys/fs/bpf && mountpoint -q /sys/fs/bpf']);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+export const CANNOT_LOAD_WHY = !HAVE_BPFTOOL ? 'bpftool missing' : !IS_ROOT ? 'not root' : 'no bpffs at /sys/fs/bpf';
+
+/** `bpftool prog loadall` into a fresh pin dir, runs `fn(pinDir, programNames)`, removes the dir. */
+export function withLoaded<T>(obj: string, fn: (pin: string, names: string[]) => T): T {
+  const pin = `/sys/fs/bpf/kf_test_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  try {
+    run('bpftool', ['prog', 'loadall', obj, pin]);
+    return fn(pin, run('ls', [pin]).split('\n').filter(Boolean).sort());
+  } finally {
+    rmSync(pin, { recursive: true, force: true });
+  }
 }

@@ -174,6 +174,28 @@ export function tnumContains(a: Tnum, x: bigint): boolean {
   return (x & ~a.mask) === a.value;
 }
 
+/** mirrors tnum_overlap(): do a and b agree on the bits both know? */
+export function tnumOverlap(a: Tnum, b: Tnum): boolean {
+  const mu = ~a.mask & ~b.mask;
+  return (a.value & mu) === (b.value & mu);
+}
+
+/**
+ * mirrors tnum_step(): the smallest member of t greater than z, for
+ * t.value <= z < tmax; tmax when z >= tmax and t.value when z < t.value.
+ */
+export function tnumStep(t: Tnum, z: bigint): bigint {
+  const tmax = t.value | t.mask;
+  if (z >= tmax) return tmax;
+  if (z < t.value) return t.value;
+  // members are value + s for the submasks s of mask: find the smallest s > d
+  const d = z - t.value;
+  const carry = (1n << BigInt(fls64(d & ~t.mask & U64_MAX))) - 1n;
+  const filled = (d | carry | (~t.mask & U64_MAX)) & U64_MAX;
+  const inc = (filled + 1n) & t.mask;
+  return t.value | inc;
+}
+
 /** mirrors tnum_is_const() */
 export const tnumIsConst = (a: Tnum): boolean => a.mask === 0n;
 /** mirrors tnum_is_unknown() */

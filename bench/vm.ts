@@ -1,0 +1,94 @@
+// VM benchmark: ns per BPF instruction for the interpreter and the wasm JIT
+// on compute loops. Run standalone: `npx tsc -p . && node dist/bench/vm.js`.
+import { pathToFileURL } from 'node:url';
+import { insn, type Insn } from '../src/isa/insn.js';
+import { AddressSpace } from '../src/vm/memory.js';
+import { emptyEnv, type Engine } from '../src/vm/env.js';
+import { interpreter } from '../src/vm/interp.js';
+import { jit } from '../src/vm/jit/jit.js';
+
+/** r0 = xorshift64^n(seed): 11 instructions per iteration, one dependent chain. */
+export function xorshiftProgram(n: number): { insns: Insn[]; perIter: number; fixed: number } {
+  const insns = [
+    insn(0x18, 0, 0, 0, 0x2545f491), insn(0, 0, 0, 0, 0x4f6cdd1d), // r0 = seed
+    insn(0xb7, 1, 0, 0, n), // r1 = n
+    insn(0xbf, 2, 0, 0, 0), insn(0x67, 2, 0, 0, 13), insn(0xaf, 0, 2, 0, 0),
+    insn(0xbf, 2, 0, 0, 0), insn(0x77, 2, 0, 0, 7), insn(0xaf, 0, 2, 0, 0),
+    insn(0xbf, 2, 0, 0, 0), insn(0x67, 2, 0, 0, 17), insn(0xaf, 0, 2, 0, 0),
+    insn(0x07, 1, 0, 0, -1),
+    insn(0x55, 1, 0, -11, 0), // if r1 != 0 goto loop
+    insn(0x95, 0, 0, 0, 0),
+  ];
+  return { insns, perIter: 11, fixed: 4 };
+}
+
+/** r0 = sum of `words` u64 at r1, `reps` times: 5 instructions per element. */
+export function sumProgram(words: number, reps: number): { insns: Insn[]; perIter: number; fixed: number } {
+  const insns = [
+    insn(0xb7, 0, 0, 0, 0), // r0 = 0
+    insn(0xb7, 4, 0, 0, reps), // r4 = reps
+    insn(0xbf, 5, 1, 0, 0), // outer: r5 = r1
+    insn(0xb7, 2, 0, 0, words), // r2 = words
+    insn(0x79, 3, 5, 0, 0), // inner: r3 = *(u64 *)(r5 + 0)
+    insn(0x0f, 0, 3, 0, 0), // r0 += r3
+    insn(0x07, 5, 0, 0, 8), // r5 += 8
+    insn(0x07, 2, 0, 0, -1), // r2 -= 1
+    insn(0x55, 2, 0, -5, 0), // if r2 != 0 goto inner
+    insn(0x07, 4, 0, 0, -1),
+    insn(0x55, 4, 0, -9, 0), // if r4 != 0 goto outer
+    insn(0x95, 0, 0, 0, 0),
+  ];
+  return { insns, perIter: 5, fixed: 0 };
+}
+
+function time(engine: Engine, insns: Insn[], r1: (m: AddressSpace) => bigint, runs: number): { ns: number; r0: bigint } {
+  const mem = new AddressSpace();
+  const arg = r1(mem);
+  const ex = engine.load({ insns, name: 'bench' }, emptyEnv, mem);
+  let r0 = ex.run(arg); // warm-up
+  let best = Infinity;
+  for (let k = 0; k < runs; k++) {
+    const t0 = process.hrtime.bigint();
+    r0 = ex.run(arg);
+    const dt = Number(process.hrtime.bigint() - t0);
+    if (dt < best) best = dt;
+  }
+  return { ns: best, r0 };
+}
+
+export async function runVmBench(): Promise<string[]> {
+  const out: string[] = [];
+  const cases: [string, Engine, number][] = [
+    ['interp', interpreter, 2_000_000],
+    ['jit', jit, 50_000_000],
+  ];
+  const results = new Map<string, bigint>();
+  for (const [name, engine, n] of cases) {
+    const p = xorshiftProgram(n);
+    const t = time(engine, p.insns, () => 0n, 5);
+    const total = n * p.perIter + p.fixed;
+    out.push(`vm xorshift64 ${name.padEnd(6)} ${(t.ns / total).toFixed(3)} ns/insn (${n} iterations, ${(t.ns / 1e6).toFixed(1)} ms)`);
+    results.set(`x${name}${n}`, t.r0);
+  }
+  const words = 1024;
+  for (const [name, engine, reps] of [['interp', interpreter, 200], ['jit', jit, 10_000]] as [string, Engine, number][]) {
+    const p = sumProgram(words, reps);
+    const t = time(
+      engine,
+      p.insns,
+      (m) => {
+        const r = m.map(words * 8, 'map_value', 'array');
+        for (let i = 0; i < words; i++) m.store(r.base + 8 * i, 8, BigInt(i * 2654435761));
+        return BigInt(r.base);
+      },
+      5,
+    );
+    const total = words * reps * p.perIter + reps * 4 + 3;
+    out.push(`vm sum-loads  ${name.padEnd(6)} ${(t.ns / total).toFixed(3)} ns/insn (${words}x${reps} loads, ${(t.ns / 1e6).toFixed(1)} ms)`);
+  }
+  return out;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const l of await runVmBench()) console.log(l);
+}

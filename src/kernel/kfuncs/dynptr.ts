@@ -1,0 +1,203 @@
+// Dynptr kfuncs and helpers (kernel/bpf/helpers.c, net/core/filter.c), natively.
+// A dynptr is struct bpf_dynptr_kern { void *data; u32 size; u32 offset; }:
+// size bits 0..23 the size, bits 28..30 the type, bit 31 read-only.
+
+import type { NativeFn } from '../../vm/env.js';
+import { addr, ld, ldPtr, memmove, st, u32 } from '../mem.js';
+import type { KernelRuntime } from '../runtime.js';
+
+export const BPF_DYNPTR_TYPE_INVALID = 0;
+export const BPF_DYNPTR_TYPE_LOCAL = 1;
+export const BPF_DYNPTR_TYPE_RINGBUF = 2;
+export const BPF_DYNPTR_TYPE_SKB = 3;
+export const BPF_DYNPTR_TYPE_XDP = 4;
+export const DYNPTR_SIZE_MASK = 0xffffff;
+export const DYNPTR_TYPE_SHIFT = 28;
+export const DYNPTR_RDONLY_BIT = 0x8000_0000;
+
+const E2BIG = 7;
+const EINVAL = 22;
+const ERANGE = 34;
+const EFAULT = 14;
+
+/** A decoded dynptr. */
+export interface DynptrView {
+  readonly data: number;
+  readonly size: number;
+  readonly type: number;
+  readonly rdonly: boolean;
+  readonly offset: number;
+}
+
+export function readDynptr(rt: KernelRuntime, p: number): DynptrView {
+  const D = rt.L.dynptr;
+  const raw = ld(rt.mem, p + D.sizeField, 4);
+  return {
+    data: ldPtr(rt.mem, p + D.data),
+    size: raw & DYNPTR_SIZE_MASK,
+    type: ((raw & ~DYNPTR_RDONLY_BIT) >>> DYNPTR_TYPE_SHIFT) & 7,
+    rdonly: (raw & DYNPTR_RDONLY_BIT) !== 0,
+    offset: ld(rt.mem, p + D.offset, 4),
+  };
+}
+
+/** mirrors bpf_dynptr_init() */
+export function initDynptr(rt: KernelRuntime, p: number, data: number, type: number, offset: number, size: number): void {
+  const D = rt.L.dynptr;
+  rt.mem.check(p, D.size, true);
+  st(rt.mem, p + D.data, 8, data);
+  st(rt.mem, p + D.offset, 4, offset);
+  st(rt.mem, p + D.sizeField, 4, ((size >>> 0) | (type << DYNPTR_TYPE_SHIFT)) >>> 0);
+}
+
+/** mirrors bpf_dynptr_set_null() */
+export function setNull(rt: KernelRuntime, p: number): void {
+  rt.mem.check(p, rt.L.dynptr.size, true);
+  rt.mem.u8.fill(0, p, p + rt.L.dynptr.size);
+}
+
+/** mirrors bpf_dynptr_check_off_len() */
+const checkOffLen = (d: DynptrView, offset: number, len: number): number =>
+  len > d.size || offset > d.size - len ? -E2BIG : 0;
+
+/** bpf_dynptr_from_skb(struct __sk_buff *s, u64 flags, struct bpf_dynptr *ptr__uninit) (and the _rdonly fixup). */
+export const bpfDynptrFromSkb = (rt: KernelRuntime): NativeFn => (_c, s, flags, ptr) => {
+  const p = addr(ptr, 'bpf_dynptr_from_skb: ptr__uninit');
+  if (flags) {
+    setNull(rt, p);
+    return -BigInt(EINVAL);
+  }
+  const skb = addr(s, 'bpf_dynptr_from_skb: skb');
+  initDynptr(rt, p, skb, BPF_DYNPTR_TYPE_SKB, 0, rt.skb.len(skb));
+  if (rt.skbDynptrRdonly) st(rt.mem, p + rt.L.dynptr.sizeField, 4, (ld(rt.mem, p + rt.L.dynptr.sizeField, 4) | DYNPTR_RDONLY_BIT) >>> 0);
+  return 0n;
+};
+
+/** bpf_dynptr_from_xdp(struct xdp_md *x, u64 flags, struct bpf_dynptr *ptr__uninit) */
+export const bpfDynptrFromXdp = (rt: KernelRuntime): NativeFn => (_c, x, flags, ptr) => {
+  const p = addr(ptr, 'bpf_dynptr_from_xdp: ptr__uninit');
+  if (flags) {
+    setNull(rt, p);
+    return -BigInt(EINVAL);
+  }
+  const xdp = addr(x, 'bpf_dynptr_from_xdp: xdp');
+  initDynptr(rt, p, xdp, BPF_DYNPTR_TYPE_XDP, 0, rt.xdp.buffLen(xdp));
+  return 0n;
+};
+
+/** mirrors bpf_dynptr_slice(): an address or 0 (NULL). */
+export function dynptrSlice(rt: KernelRuntime, p: number, offset: number, buffer: number, len: number, pc: number): number {
+  const d = readDynptr(rt, p);
+  if (!d.data) return 0;
+  if (checkOffLen(d, offset, len)) return 0;
+  const off = (d.offset + offset) >>> 0;
+  switch (d.type) {
+    case BPF_DYNPTR_TYPE_LOCAL:
+    case BPF_DYNPTR_TYPE_RINGBUF:
+      return d.data + off;
+    case BPF_DYNPTR_TYPE_SKB:
+      if (buffer) return rt.skb.headerPointer(d.data, off | 0, len | 0, buffer, pc);
+      return rt.skb.pointerIfLinear(d.data, off | 0, len | 0);
+    case BPF_DYNPTR_TYPE_XDP: {
+      const x = rt.xdp.pointer(d.data, off, len);
+      if (x.kind === 'ptr') return x.addr;
+      if (!buffer) return 0;
+      rt.xdp.copyBuf(d.data, off, buffer, len, false, pc);
+      return buffer;
+    }
+    default:
+      return 0; // WARN_ONCE(true, "unknown dynptr type %d\n", type)
+  }
+}
+
+/** void *bpf_dynptr_slice(const struct bpf_dynptr *p, u32 offset, void *buffer__opt, u32 buffer__szk) */
+export const bpfDynptrSlice = (rt: KernelRuntime): NativeFn => (c, p, offset, buf, sz) =>
+  BigInt(dynptrSlice(rt, addr(p, 'bpf_dynptr_slice: p'), u32(offset), addr(buf, 'bpf_dynptr_slice: buffer__opt'), u32(sz), c.pc));
+
+/** bpf_dynptr_slice_rdwr(): NULL for a read-only dynptr. */
+export const bpfDynptrSliceRdwr = (rt: KernelRuntime): NativeFn => (c, p, offset, buf, sz) => {
+  const pa = addr(p, 'bpf_dynptr_slice_rdwr: p');
+  const d = readDynptr(rt, pa);
+  if (!d.data || d.rdonly) return 0n;
+  return BigInt(dynptrSlice(rt, pa, u32(offset), addr(buf, 'bpf_dynptr_slice_rdwr: buffer__opt'), u32(sz), c.pc));
+};
+
+export const bpfDynptrIsNull = (rt: KernelRuntime): NativeFn => (_c, p) =>
+  readDynptr(rt, addr(p, 'bpf_dynptr_is_null: p')).data ? 0n : 1n;
+
+export const bpfDynptrIsRdonly = (rt: KernelRuntime): NativeFn => (_c, p) => {
+  const d = readDynptr(rt, addr(p, 'bpf_dynptr_is_rdonly: p'));
+  return d.data && d.rdonly ? 1n : 0n;
+};
+
+/** u32 bpf_dynptr_size(): -EINVAL (as u32) for a NULL dynptr. */
+export const bpfDynptrSize = (rt: KernelRuntime): NativeFn => (_c, p) => {
+  const d = readDynptr(rt, addr(p, 'bpf_dynptr_size: p'));
+  return d.data ? BigInt(d.size) : BigInt((-EINVAL) >>> 0);
+};
+
+/** int bpf_dynptr_adjust(const struct bpf_dynptr *p, u32 start, u32 end) */
+export const bpfDynptrAdjust = (rt: KernelRuntime): NativeFn => (_c, p, s, e) => {
+  const pa = addr(p, 'bpf_dynptr_adjust: p');
+  const d = readDynptr(rt, pa);
+  const start = u32(s);
+  const end = u32(e);
+  if (!d.data) return -BigInt(EINVAL);
+  if (start > d.size || end > d.size) return -BigInt(ERANGE);
+  if (start > end) return -BigInt(EINVAL);
+  const D = rt.L.dynptr;
+  st(rt.mem, pa + D.offset, 4, (d.offset + start) >>> 0);
+  const meta = ld(rt.mem, pa + D.sizeField, 4) & ~DYNPTR_SIZE_MASK;
+  st(rt.mem, pa + D.sizeField, 4, ((end - start) | meta) >>> 0);
+  return 0n;
+};
+
+/** helper 201: long bpf_dynptr_read(void *dst, u32 len, const struct bpf_dynptr *src, u32 offset, u64 flags) */
+export const bpfDynptrRead = (rt: KernelRuntime): NativeFn => (c, dst, l, src, o, flags) => {
+  const d = readDynptr(rt, addr(src, 'bpf_dynptr_read: src'));
+  const len = u32(l);
+  const offset = u32(o);
+  const to = addr(dst, 'bpf_dynptr_read: dst');
+  if (!d.data || flags) return -BigInt(EINVAL);
+  const e = checkOffLen(d, offset, len);
+  if (e) return BigInt(e);
+  const off = (d.offset + offset) >>> 0;
+  switch (d.type) {
+    case BPF_DYNPTR_TYPE_LOCAL:
+    case BPF_DYNPTR_TYPE_RINGBUF:
+      memmove(rt.mem, to, d.data + off, len, c.pc);
+      return 0n;
+    case BPF_DYNPTR_TYPE_SKB:
+      return BigInt(rt.skb.loadBytes(d.data, off, to, len, c.pc));
+    case BPF_DYNPTR_TYPE_XDP:
+      return BigInt(rt.xdp.loadStoreBytes(d.data, off, to, len, false, c.pc));
+    default:
+      return -BigInt(EFAULT);
+  }
+};
+
+/** helper 202: long bpf_dynptr_write(const struct bpf_dynptr *dst, u32 offset, void *src, u32 len, u64 flags) */
+export const bpfDynptrWrite = (rt: KernelRuntime): NativeFn => (c, dst, o, src, l, flags) => {
+  const d = readDynptr(rt, addr(dst, 'bpf_dynptr_write: dst'));
+  const offset = u32(o);
+  const len = u32(l);
+  const from = addr(src, 'bpf_dynptr_write: src');
+  if (!d.data || d.rdonly) return -BigInt(EINVAL);
+  const e = checkOffLen(d, offset, len);
+  if (e) return BigInt(e);
+  const off = (d.offset + offset) >>> 0;
+  switch (d.type) {
+    case BPF_DYNPTR_TYPE_LOCAL:
+    case BPF_DYNPTR_TYPE_RINGBUF:
+      if (flags) return -BigInt(EINVAL);
+      memmove(rt.mem, d.data + off, from, len, c.pc);
+      return 0n;
+    case BPF_DYNPTR_TYPE_SKB:
+      return BigInt(rt.skb.storeBytes(d.data, off, from, len, BigInt.asUintN(64, flags), c.pc));
+    case BPF_DYNPTR_TYPE_XDP:
+      if (flags) return -BigInt(EINVAL);
+      return BigInt(rt.xdp.loadStoreBytes(d.data, off, from, len, true, c.pc));
+    default:
+      return -BigInt(EFAULT);
+  }
+};

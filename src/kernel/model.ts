@@ -1,0 +1,80 @@
+// ModelKernel: the model kernel bound to one AddressSpace, handing the
+// execution engines an Env (helpers by id, kfuncs by model BTF id, map
+// addresses for the pseudo ld_imm64 forms).
+
+import type { Env, NativeFn } from '../vm/env.js';
+import type { AddressSpace } from '../vm/memory.js';
+import { KfError } from '../util/errors.js';
+import { HELPERS, KFUNCS, kfuncIds } from './catalogue.js';
+import { ArrayMap } from './maps.js';
+import { KernelRuntime, type RuntimeOptions } from './runtime.js';
+
+const PSEUDO_MAP_FD = 1;
+const PSEUDO_MAP_VALUE = 2;
+const PSEUDO_MAP_IDX = 5;
+const PSEUDO_MAP_IDX_VALUE = 6;
+
+export class ModelKernel {
+  readonly rt: KernelRuntime;
+  /** Kfunc (and internal function) name → BTF id in the model BTF. */
+  readonly kfuncIds: ReadonlyMap<string, number>;
+  private readonly helpers = new Map<number, NativeFn>();
+  private readonly kfuncs = new Map<number, NativeFn>();
+
+  constructor(readonly mem: AddressSpace, opts: RuntimeOptions = {}) {
+    this.rt = new KernelRuntime(mem, opts);
+    for (const h of HELPERS) this.helpers.set(h.id, h.impl(this.rt));
+    this.kfuncIds = kfuncIds(this.rt.L.structs);
+    for (const k of KFUNCS) this.kfuncs.set(this.kfuncIds.get(k.name)!, k.impl(this.rt));
+  }
+
+  /** BTF id of a kfunc or internal function of the model. */
+  kfuncId(name: string): number {
+    const id = this.kfuncIds.get(name);
+    if (id === undefined) throw new KfError(`unknown kfunc ${name}`);
+    return id;
+  }
+
+  /** Adds or replaces a native function under a BTF id (e.g. a kfunc outside the catalogue). */
+  setKfunc(btfId: number, fn: NativeFn): void {
+    this.kfuncs.set(btfId, fn);
+  }
+
+  get maps() {
+    return this.rt.maps;
+  }
+
+  /** mirrors the map resolution of resolve_pseudo_ldimm64() */
+  ldImm64(src: number, imm: number, nextImm: number, pc: number): bigint {
+    const maps = this.rt.maps;
+    switch (src) {
+      case PSEUDO_MAP_FD:
+      case PSEUDO_MAP_IDX: {
+        const m = src === PSEUDO_MAP_FD ? maps.byFd(imm) : maps.byIndex(imm);
+        if (!m) throw new KfError(`instruction ${pc}: ${src === PSEUDO_MAP_FD ? 'fd' : 'index'} ${imm} is not pointing to valid bpf_map`);
+        return BigInt(m.obj);
+      }
+      case PSEUDO_MAP_VALUE:
+      case PSEUDO_MAP_IDX_VALUE: {
+        const m = src === PSEUDO_MAP_VALUE ? maps.byFd(imm) : maps.byIndex(imm);
+        if (!m) throw new KfError(`instruction ${pc}: ${src === PSEUDO_MAP_VALUE ? 'fd' : 'index'} ${imm} is not pointing to valid bpf_map`);
+        if (!(m instanceof ArrayMap) || m.spec.type !== 'array') throw new KfError(`instruction ${pc}: no direct value access support for this map type`);
+        // mirrors array_map_direct_value_addr()
+        if (m.spec.maxEntries !== 1) throw new KfError(`instruction ${pc}: direct value access needs an array with max_entries 1 (map "${m.name}" has ${m.spec.maxEntries})`);
+        const off = nextImm >>> 0;
+        if (off >= m.spec.valueSize) throw new KfError(`instruction ${pc}: invalid access to map value pointer, value_size=${m.spec.valueSize} off=${off}`);
+        return BigInt(m.elemAddr(0) + off);
+      }
+      default:
+        throw new KfError(`instruction ${pc}: unsupported ld_imm64 pseudo source ${src}`);
+    }
+  }
+
+  env(): Env {
+    return {
+      helper: (id) => this.helpers.get(id),
+      kfunc: (btfId, off) => (off === 0 ? this.kfuncs.get(btfId) : undefined),
+      ldImm64: (src, imm, nextImm, pc) => this.ldImm64(src, imm, nextImm, pc),
+    };
+  }
+}

@@ -1,0 +1,79 @@
+// Per-frame and whole-path verifier state: mirrors struct bpf_func_state and
+// struct bpf_verifier_state (include/linux/bpf_verifier.h).
+import { MAX_BPF_REG } from '../../isa/opcode.js';
+import { copyReg, regNotInit, type RegState } from './reg.js';
+import { BPF_REG_SIZE, SlotType } from './types.js';
+
+/** mirrors struct bpf_stack_state: slotType[j] is the byte at fp-8*(spi+1)+(7-j). */
+export interface StackSlot {
+  slotType: SlotType[];
+  spilled: RegState;
+}
+
+export interface FuncState {
+  regs: RegState[];
+  /** stack[spi] covers fp-8*(spi+1) .. fp-8*spi-1 */
+  stack: StackSlot[];
+  frameno: number;
+  /** Instruction index of the call that created this frame (-1 for frame 0). */
+  callsite: number;
+  subprogno: number;
+}
+
+export interface RefState {
+  id: number;
+  insnIdx: number;
+}
+
+export interface VerifierState {
+  frames: FuncState[];
+  curframe: number;
+  refs: RefState[];
+  /** The checkpoint this path descends from (kernel: parent). */
+  parent: VerifierState | null;
+  /** Live paths descending from this checkpoint (kernel: branches). */
+  branches: number;
+  insnIdx: number;
+  mayGotoDepth: number;
+}
+
+export function newSlot(): StackSlot {
+  return { slotType: new Array<SlotType>(BPF_REG_SIZE).fill(SlotType.INVALID), spilled: regNotInit() };
+}
+
+export function newFrame(frameno: number, callsite: number, subprogno: number): FuncState {
+  const regs: RegState[] = [];
+  for (let i = 0; i < MAX_BPF_REG; i++) regs.push(regNotInit());
+  return { regs, stack: [], frameno, callsite, subprogno };
+}
+
+export function copyFrame(f: FuncState): FuncState {
+  return {
+    regs: f.regs.map(copyReg),
+    stack: f.stack.map((s) => ({ slotType: s.slotType.slice(), spilled: copyReg(s.spilled) })),
+    frameno: f.frameno,
+    callsite: f.callsite,
+    subprogno: f.subprogno,
+  };
+}
+
+/** mirrors copy_verifier_state(); parent/branches are copied as they are. */
+export function copyState(s: VerifierState): VerifierState {
+  return {
+    frames: s.frames.map(copyFrame),
+    curframe: s.curframe,
+    refs: s.refs.map((r) => ({ ...r })),
+    parent: s.parent,
+    branches: s.branches,
+    insnIdx: s.insnIdx,
+    mayGotoDepth: s.mayGotoDepth,
+  };
+}
+
+export const curFrame = (s: VerifierState): FuncState => s.frames[s.curframe];
+
+/** mirrors grow_stack_state(): make sure slots exist for `size` bytes below fp. */
+export function growStack(f: FuncState, size: number): void {
+  const n = Math.ceil(size / BPF_REG_SIZE);
+  while (f.stack.length < n) f.stack.push(newSlot());
+}

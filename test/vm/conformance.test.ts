@@ -1,0 +1,64 @@
+// bpf_conformance and uBPF ISA cases, in every engine.
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { assembleUbpfMini, parseCase } from './ubpf-asm.js';
+import { ENGINES, runWith } from './engines.js';
+import { ubpfEnv } from './ubpf-env.js';
+import type { Insn } from '../../src/isa/insn.js';
+
+const ROOT = '/work/shared/testsuites';
+const DIRS = [join(ROOT, 'bpf_conformance/tests'), join(ROOT, 'ubpf/tests')];
+
+interface Loaded {
+  name: string;
+  insns?: Insn[];
+  mem?: Uint8Array;
+  result?: bigint;
+  skip?: string;
+}
+
+function load(dir: string, f: string): Loaded {
+  const name = `${dir.includes('ubpf') ? 'ubpf' : 'conformance'}/${f}`;
+  const c = parseCase(readFileSync(join(dir, f), 'utf8'));
+  if (c.sections.includes('unload') || c.sections.includes('reload')) return { name, skip: 'tests uBPF load/unload API' };
+  if (c.result === undefined) return { name, skip: `no result (expects ${c.error ? 'a load error' : 'nothing'})` };
+  let insns: Insn[] | undefined;
+  try {
+    insns = c.asm !== undefined ? assembleUbpfMini(c.asm) : c.raw;
+  } catch (e) {
+    if (c.raw) insns = c.raw;
+    else return { name, skip: `asm: ${(e as Error).message}` };
+  }
+  if (!insns) return { name, skip: 'no program' };
+  const helpers = insns.filter((x) => x.code === 0x85 && x.src === 0).map((x) => x.imm);
+  if (helpers.some((h) => ![0, 1, 4].includes(h))) return { name, skip: `calls harness helper(s) ${helpers.join(', ')} (unwind)` };
+  return { name, insns, mem: c.mem, result: c.result };
+}
+
+const cases: Loaded[] = [];
+for (const d of DIRS) {
+  if (!existsSync(d)) continue;
+  for (const f of readdirSync(d).filter((x) => x.endsWith('.data')).sort()) cases.push(load(d, f));
+}
+
+describe('ISA conformance suites', () => {
+  it('finds the suites', () => {
+    expect(cases.length).toBeGreaterThan(300);
+  });
+  const skipped = cases.filter((c) => c.skip);
+  it(`skips ${skipped.length} cases with reasons`, () => {
+    for (const c of skipped) console.log(`skip ${c.name}: ${c.skip}`);
+    expect(skipped.length).toBeLessThan(12);
+  });
+  for (const engine of ENGINES) {
+    describe(engine.name, () => {
+      for (const c of cases.filter((x) => !x.skip)) {
+        it(c.name, () => {
+          const r = runWith(engine, c.insns!, c.mem, ubpfEnv);
+          expect(r.r0.toString(16)).toBe(c.result!.toString(16));
+        });
+      }
+    });
+  }
+});
