@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { parseBtf } from '../src/btf/index.js';
+import { dumpRaw, parseBtf } from '../src/btf/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 const WARMUP = 2;
@@ -44,11 +44,17 @@ export async function runBtfBench(): Promise<string[]> {
     types = btf.count;
     if (i >= WARMUP) times.push(t1 - t0);
   }
+  // our own raw dump of every type (decode + format), for comparison with bpftool's
+  const d0 = performance.now();
+  let lines = 0;
+  for (const _ of dumpRaw(parseBtf(bytes))) lines++;
+  const dumpMs = performance.now() - d0;
   const bt = bpftoolDumpMs();
   const f = (x: number): string => x.toFixed(1);
   return [
     `btf vmlinux: parse+index+lookup ${f(median(times))} ms (median of ${RUNS}, best ${f(Math.min(...times))}), ` +
       `bpftool btf dump ${bt === undefined ? 'n/a (bpftool missing)' : `${f(bt)} ms`}, types ${types}, id bpf_dynptr_slice=${id}`,
+    `btf vmlinux: our raw dump ${f(dumpMs)} ms (${lines} lines, parse included)`,
   ];
 }
 

@@ -23,6 +23,12 @@ int kprobe_nanosleep(void *ctx)
 	__u32 cpu = bpf_get_smp_processor_id();
 	if (cpu < 8)
 		per_cpu_seen[cpu]++;
+	if (cpu == 1000) {
+		/* String literals go to .rodata.str1.1, a map of its own. */
+		static const char fmt[] = "cpu %u\n";
+		bpf_trace_printk(fmt, sizeof(fmt), cpu);
+		bpf_trace_printk("never %d\n", 9, cpu);
+	}
 	return greeting[0] == 'k';
 }
 

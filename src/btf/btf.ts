@@ -153,14 +153,14 @@ export class Btf {
             bitSize: kflag ? off >>> 24 : 0,
           });
         }
-        return { id, kind: kind === 4 ? 'STRUCT' : 'UNION', name, size: st, kindFlag: kflag, members };
+        return { id, kind: kind === 4 ? 'STRUCT' : 'UNION', name, size: st, kindFlag: kflag, members: Object.freeze(members) };
       }
       case 6: {
         const values = new Array(vlen);
         for (let j = 0, o = q; j < vlen; j++, o += 8) {
           values[j] = Object.freeze({ name: this.str(u32(o)), value: kflag ? dv.getInt32(o + 4, le) : u32(o + 4) });
         }
-        return { id, kind: 'ENUM', name, size: st, signed: kflag, values };
+        return { id, kind: 'ENUM', name, size: st, signed: kflag, values: Object.freeze(values) };
       }
       case 19: {
         const values = new Array(vlen);
@@ -169,7 +169,7 @@ export class Btf {
           if (kflag) v = BigInt.asIntN(64, v);
           values[j] = Object.freeze({ name: this.str(u32(o)), value: v });
         }
-        return { id, kind: 'ENUM64', name, size: st, signed: kflag, values };
+        return { id, kind: 'ENUM64', name, size: st, signed: kflag, values: Object.freeze(values) };
       }
       case 7:
         return { id, kind: 'FWD', name, fwdKind: kflag ? 'union' : 'struct' };
@@ -180,7 +180,7 @@ export class Btf {
         for (let j = 0, o = q; j < vlen; j++, o += 8) {
           params[j] = Object.freeze({ name: this.str(u32(o)), type: u32(o + 4) });
         }
-        return { id, kind: 'FUNC_PROTO', name, type: st, params };
+        return { id, kind: 'FUNC_PROTO', name, type: st, params: Object.freeze(params) };
       }
       case 14:
         return { id, kind: 'VAR', name, type: st, linkage: LINKAGE[u32(q)] };
@@ -189,7 +189,7 @@ export class Btf {
         for (let j = 0, o = q; j < vlen; j++, o += 12) {
           vars[j] = Object.freeze({ type: u32(o), offset: u32(o + 4), size: u32(o + 8) });
         }
-        return { id, kind: 'DATASEC', name, size: st, vars };
+        return { id, kind: 'DATASEC', name, size: st, vars: Object.freeze(vars) };
       }
       case 16:
         return { id, kind: 'FLOAT', name, size: st };

@@ -10,7 +10,6 @@ export class NameIndex {
   private readonly heads: Int32Array;
   private readonly next: Int32Array;
   private readonly mask: number;
-
   constructor(
     private readonly btf: Btf,
     private readonly startId: number,
@@ -26,18 +25,23 @@ export class NameIndex {
     this.heads = new Int32Array(size).fill(-1);
     this.next = new Int32Array(n);
     this.nameOffs = new Uint32Array(n);
+    const [own, ownStart] = btf.strLocation(btf.strTotal - 1);
+    const ownBase = ownStart - (btf.strTotal - 1);
+    const baseStrs = btf.base?.strTotal ?? 0;
     // Insert in descending order so each chain ends up ascending.
     for (let i = n - 1; i >= 0; i--) {
       const off = dv.getUint32(offs[i], le);
       this.nameOffs[i] = off;
-      const [bytes, start] = btf.strLocation(off);
-      const h = hashCString(bytes, start) & this.mask;
+      let h: number;
+      if (off >= baseStrs) h = hashCString(own, ownBase + off) & this.mask;
+      else {
+        const [bytes, start] = btf.strLocation(off);
+        h = hashCString(bytes, start) & this.mask;
+      }
       this.next[i] = this.heads[h];
       this.heads[h] = i;
     }
   }
-
-  private readonly nameOffs: Uint32Array;
 
   /** Lowest own id with this name and kind number, or -1. */
   find(name: string, kind: number): number {

@@ -134,7 +134,12 @@ export class Cursor {
     const t = this.peek();
     if (t.kind === 'ident' && Object.hasOwn(this.symbols, t.text) && !REG_RE.test(t.text)) {
       this.i++;
-      return { value: BigInt(this.symbols[t.text]), tok: t };
+      const v = this.symbols[t.text];
+      if (typeof v === 'bigint') return { value: v, tok: t };
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+        throw this.error(t, `symbol "${t.text}" has value ${String(v)}, not an integer`);
+      }
+      return { value: BigInt(v), tok: t };
     }
     let neg = false;
     if (this.isOp('-') || this.isOp('+')) {

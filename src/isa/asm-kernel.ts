@@ -92,9 +92,19 @@ export function assembleKernel(src: string, opts: AsmKernelOptions = {}): AsmPro
 
   const insns: Insn[] = [];
   const relocations: AsmRelocation[] = [];
+  const jumpTargets = new Set<string>();
+  for (const it of items) {
+    if (it.fixup && (it.fixup.kind === 'off' || it.fixup.kind === 'imm')) jumpTargets.add(it.fixup.tok.text);
+  }
   for (const it of items) {
     const fixed = it.fixup ? resolve(it, it.fixup, labels, externs, opts, funcNames, relocations) : it.insns;
     insns.push(...fixed);
+  }
+  // A label no jump names, right after an exit or goto, starts a function (plain `f: ... exit  g: ...`).
+  for (const [name, at] of labels) {
+    const prev = insns[at - 1];
+    if (at === 0 || at >= insns.length || jumpTargets.has(name) || name.startsWith('.L')) continue;
+    if (prev.code === 0x95 || prev.code === 0x05 || prev.code === 0x06) funcNames.add(name);
   }
   return { insns, functions: buildFunctions(insns.length, labels, funcNames), labels, relocations };
 }
@@ -135,6 +145,7 @@ function resolve(
       }
       const id = fx.hint ?? (opts.helpers && Object.hasOwn(opts.helpers, name) ? opts.helpers[name] : helperId(name));
       if (id === undefined) throw err(`unknown call target "${name}" (not a label, a declared kfunc or a helper)`);
+      if (!Number.isInteger(id) || id < -0x80000000 || id > 0xffffffff) throw err(`helper "${name}" has id ${id}, not a 32-bit integer`);
       return [insn(x.code, 0, PseudoCall.HELPER, 0, id)];
     }
     case 'ld': {

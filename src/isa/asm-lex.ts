@@ -49,6 +49,8 @@ function cleanLines(src: string): string[] {
   const lines = src.split(/\r?\n/);
   const out: string[] = [];
   let inBlock = false;
+  // A selftest string continued on the next line with a trailing backslash.
+  let inStr = false;
   for (const raw of lines) {
     let s = raw.replace(/\t/g, ' ');
     // Block comments may span lines.
@@ -67,7 +69,7 @@ function cleanLines(src: string): string[] {
       } else t += s[i];
     }
     s = t;
-    if (/^\s*"/.test(s)) s = unquote(s);
+    if (inStr || /^\s*"/.test(s)) [s, inStr] = unquote(s, inStr);
     // Line comments: `//` anywhere, `#` at the start of a word (so `call f#1` keeps its `#1`).
     const sl = s.indexOf('//');
     if (sl >= 0) s = s.slice(0, sl);
@@ -82,24 +84,30 @@ function cleanLines(src: string): string[] {
   return out;
 }
 
-/** `  "r0 = 0;\n" "exit;" \` → `   r0 = 0;      exit;    ` (same columns). */
-function unquote(s: string): string {
+/**
+ * `  "r0 = 0;\n" "exit;" \` → `   r0 = 0;      exit;    ` (same columns). Returns the
+ * text and whether a string continues on the next line (`"r0 = 0; \` at the end).
+ */
+function unquote(s: string, startInStr: boolean): [string, boolean] {
   let t = '';
-  let inStr = false;
+  let inStr = startInStr;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
     if (!inStr) {
       if (c === '"') inStr = true;
       t += ' ';
-    } else if (c === '\\' && i + 1 < s.length) {
-      t += '  ';
+    } else if (c === '\\' && i + 1 === s.length) {
+      return [t + ' ', true];
+    } else if (c === '\\') {
+      // `\n` separates statements like `;`; other escapes are blanks.
+      t += s[i + 1] === 'n' ? '; ' : '  ';
       i++;
     } else if (c === '"') {
       inStr = false;
       t += ' ';
     } else t += c;
   }
-  return t;
+  return [t, false];
 }
 
 /** Splits the source into statements (by newline and `;`) and tokenizes each. */

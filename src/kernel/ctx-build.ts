@@ -113,11 +113,7 @@ export function buildSkb(rt: KernelRuntime, data: Uint8Array, o: SkbOptions): Bu
 
 /** mirrors bpf_compute_data_pointers(): data_meta/data_end in skb->cb. */
 export function computeDataPointers(rt: KernelRuntime, skb: number): void {
-  const { L, mem } = rt;
-  const data = ldPtr(mem, skb + L.skb.data);
-  const cb = skb + L.skb.cb;
-  st(mem, cb + L.skbDataEnd.data_meta, 8, data);
-  st(mem, cb + L.skbDataEnd.data_end, 8, data + rt.skb.headlen(skb));
+  rt.skb.computeDataPointers(skb);
 }
 
 /** The whole packet of an skb (linear + fragments), from `from` (an address at or before data). */

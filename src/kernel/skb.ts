@@ -147,11 +147,26 @@ export class SkbOps {
     return this.pullTail(skb, len - hl);
   }
 
-  /** mirrors __bpf_skb_store_bytes(): pulls the written range into the linear area first (bpf_try_make_writable()). */
+  /** mirrors bpf_compute_data_pointers(): data_meta/data_end in skb->cb (struct bpf_skb_data_end). */
+  computeDataPointers(skb: number): void {
+    const data = this.data(skb);
+    const cb = skb + this.L.skb.cb;
+    st(this.mem, cb + this.L.skbDataEnd.data_meta, 8, data);
+    st(this.mem, cb + this.L.skbDataEnd.data_end, 8, data + this.headlen(skb));
+  }
+
+  /** mirrors bpf_try_make_writable(): skb_ensure_writable() (pskb_may_pull) then bpf_compute_data_pointers(). */
+  tryMakeWritable(skb: number, writeLen: number): number {
+    const ok = this.mayPull(skb, writeLen);
+    this.computeDataPointers(skb);
+    return ok ? 0 : -ENOMEM;
+  }
+
+  /** mirrors __bpf_skb_store_bytes(): pulls the written range into the linear area first. */
   storeBytes(skb: number, offset: number, from: number, len: number, flags: bigint, pc = -1): number {
     if (flags & ~3n) return -EINVAL; // BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH
     if (offset >>> 0 > INT_MAX) return -EFAULT;
-    if (!this.mayPull(skb, offset + len)) return -ENOMEM;
+    if (this.tryMakeWritable(skb, offset + len)) return -EFAULT;
     memmove(this.mem, this.data(skb) + offset, from, len, pc);
     return 0;
   }

@@ -50,7 +50,10 @@ import {
 
 const TWO32 = 4294967296;
 const W = 8; // words per pre-decoded slot: code, dst*2, src index, off, imm, aux
-const END_SENTINEL = 0x100; // code of the slot after the last instruction
+// Slots that must fault when executed get code 0 (never a valid opcode) and a reason in word 5.
+const R_UNKNOWN = 0;
+const R_END = 1;
+const R_BADREG = 2;
 /** Default limit on taken backward jumps per run (the reference must never hang). */
 export const DEFAULT_MAX_BACK_EDGES = 1 << 30;
 
@@ -83,7 +86,10 @@ function predecode(insns: readonly Insn[], env: Env): { P: Int32Array; K: Int32A
     P[b + 3] = x.off;
     P[b + 4] = x.imm;
     // Registers 11..15 are not BPF registers: such an instruction faults if executed.
-    if (x.dst > 10 || x.src > 10) P[b] = 0x1ff;
+    if (x.dst > 10 || x.src > 10) {
+      P[b] = 0;
+      P[b + 5] = R_BADREG;
+    }
     if (hasKOperand(x.code) && (x.code & 8) === 0) {
       const k = 22 + 2 * i;
       K[k] = x.imm;
@@ -106,7 +112,8 @@ function predecode(insns: readonly Insn[], env: Env): { P: Int32Array; K: Int32A
       P[b + 2] = k;
     }
   }
-  P[n * W] = END_SENTINEL;
+  P[n * W] = 0;
+  P[n * W + 5] = R_END;
   return { P, K, nkeys: K.length };
 }
 
@@ -121,7 +128,7 @@ class InterpExecutable implements Executable {
   private readonly maxBackEdges: number;
   private depth = 0;
   private budget = 0;
-  private backEdges = 0;
+  private edgesLeft = 0;
   private readonly saved: Int32Array = new Int32Array(MAX_CALL_FRAMES * 11);
   private readonly retPc: Int32Array = new Int32Array(MAX_CALL_FRAMES);
   // region cache for the strict checks
@@ -164,7 +171,7 @@ class InterpExecutable implements Executable {
     R[21] = 0;
     this.depth = 0;
     this.budget = MAY_GOTO_BUDGET;
-    this.backEdges = 0;
+    this.edgesLeft = this.maxBackEdges;
     this.cb = 1;
     this.ce = 0;
     try {
@@ -453,104 +460,104 @@ class InterpExecutable implements Executable {
         // ---- JMP ----
         case 0x05:
           pc += P[b + 3];
-          if (P[b + 3] < 0) this.backEdge(cur);
+          if (P[b + 3] < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur);
           break;
         case 0x06: // gotol
           pc += P[b + 4];
-          if (P[b + 4] < 0) this.backEdge(cur);
+          if (P[b + 4] < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur);
           break;
         case 0x15:
         case 0x1d:
-          if (R[d] === R[s] && R[d + 1] === R[s + 1]) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] === R[s] && R[d + 1] === R[s + 1]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x55:
         case 0x5d:
-          if (R[d] !== R[s] || R[d + 1] !== R[s + 1]) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] !== R[s] || R[d + 1] !== R[s + 1]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x25:
         case 0x2d:
-          if (gtU(R[d], R[d + 1], R[s], R[s + 1])) pc = this.jump(cur, pc, P[b + 3]);
+          if (gtU(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x35:
         case 0x3d:
-          if (!gtU(R[s], R[s + 1], R[d], R[d + 1])) pc = this.jump(cur, pc, P[b + 3]);
+          if (!gtU(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xa5:
         case 0xad:
-          if (gtU(R[s], R[s + 1], R[d], R[d + 1])) pc = this.jump(cur, pc, P[b + 3]);
+          if (gtU(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xb5:
         case 0xbd:
-          if (!gtU(R[d], R[d + 1], R[s], R[s + 1])) pc = this.jump(cur, pc, P[b + 3]);
+          if (!gtU(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x65:
         case 0x6d:
-          if (gtS(R[d], R[d + 1], R[s], R[s + 1])) pc = this.jump(cur, pc, P[b + 3]);
+          if (gtS(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x75:
         case 0x7d:
-          if (!gtS(R[s], R[s + 1], R[d], R[d + 1])) pc = this.jump(cur, pc, P[b + 3]);
+          if (!gtS(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xc5:
         case 0xcd:
-          if (gtS(R[s], R[s + 1], R[d], R[d + 1])) pc = this.jump(cur, pc, P[b + 3]);
+          if (gtS(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xd5:
         case 0xdd:
-          if (!gtS(R[d], R[d + 1], R[s], R[s + 1])) pc = this.jump(cur, pc, P[b + 3]);
+          if (!gtS(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x45:
         case 0x4d:
-          if ((R[d] & R[s]) !== 0 || (R[d + 1] & R[s + 1]) !== 0) pc = this.jump(cur, pc, P[b + 3]);
+          if ((R[d] & R[s]) !== 0 || (R[d + 1] & R[s + 1]) !== 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         // ---- JMP32 ----
         case 0x16:
         case 0x1e:
-          if (R[d] === R[s]) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] === R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x56:
         case 0x5e:
-          if (R[d] !== R[s]) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] !== R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x26:
         case 0x2e:
-          if (R[d] >>> 0 > R[s] >>> 0) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] >>> 0 > R[s] >>> 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x36:
         case 0x3e:
-          if (R[d] >>> 0 >= R[s] >>> 0) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] >>> 0 >= R[s] >>> 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xa6:
         case 0xae:
-          if (R[d] >>> 0 < R[s] >>> 0) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] >>> 0 < R[s] >>> 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xb6:
         case 0xbe:
-          if (R[d] >>> 0 <= R[s] >>> 0) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] >>> 0 <= R[s] >>> 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x66:
         case 0x6e:
-          if (R[d] > R[s]) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] > R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x76:
         case 0x7e:
-          if (R[d] >= R[s]) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] >= R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xc6:
         case 0xce:
-          if (R[d] < R[s]) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] < R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xd6:
         case 0xde:
-          if (R[d] <= R[s]) pc = this.jump(cur, pc, P[b + 3]);
+          if (R[d] <= R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x46:
         case 0x4e:
-          if ((R[d] & R[s]) !== 0) pc = this.jump(cur, pc, P[b + 3]);
+          if ((R[d] & R[s]) !== 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xe5: // may_goto: mirrors the kernel's rewrite "if (cnt == 0) goto off; cnt--"
           if (s !== 0) throw this.fault(cur, `invalid jcond source ${s / 2}`);
-          if (this.budget === 0) pc = this.jump(cur, pc, P[b + 3]);
+          if (this.budget === 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           else this.budget--;
           break;
         case 0x85: {
@@ -663,23 +670,18 @@ class InterpExecutable implements Executable {
           this.ldPacket(cur, code, s, P[b + 4]);
           dv = mem.dv;
           break;
-        case END_SENTINEL:
-          throw this.fault(cur - 1, 'fell off the end of the program');
         default: {
-          const x = code & 0xff;
-          throw this.fault(cur, code === 0x1ff ? `invalid register in instruction` : `unknown opcode ${hex(x)}`);
+          const why = code === 0 ? P[b + 5] : R_UNKNOWN;
+          if (why === R_END) throw this.fault(cur - 1, 'fell off the end of the program');
+          if (why === R_BADREG) throw this.fault(cur, 'invalid register in instruction');
+          throw this.fault(cur, `unknown opcode ${hex(code)}`);
         }
       }
     }
   }
 
-  private jump(cur: number, pc: number, off: number): number {
-    if (off < 0) this.backEdge(cur);
-    return pc + off;
-  }
-
-  private backEdge(cur: number): void {
-    if (++this.backEdges > this.maxBackEdges) throw this.fault(cur, `more than ${this.maxBackEdges} backward jumps in one run`);
+  private tooManyEdges(cur: number): never {
+    throw this.fault(cur, `more than ${this.maxBackEdges} backward jumps in one run`);
   }
 
   /** STX | ATOMIC: mirrors the BPF_ATOMIC cases of ___bpf_prog_run(). */

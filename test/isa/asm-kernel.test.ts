@@ -5,7 +5,7 @@ import { assembleKernel } from '../../src/isa/asm-kernel.js';
 import { encodeInsns } from '../../src/isa/codec.js';
 import { helperId, helperName } from '../../src/isa/asm-helpers.js';
 import { KfError } from '../../src/util/errors.js';
-import { HAVE_LLVM, LLVM_MISSING, hexOf, llvmText } from './asm-fixtures/tools.js';
+import { HAVE_LLVM, LLVM_MISSING, clangCText, hexOf, llvmText } from './asm-fixtures/tools.js';
 
 const COVERAGE = readFileSync(new URL('./asm-fixtures/coverage.s', import.meta.url), 'utf8');
 const bytes = (src: string, opts?: Parameters<typeof assembleKernel>[1]): string =>
@@ -42,6 +42,17 @@ describe('assembleKernel vs llvm-mc', () => {
       k += 2;
     }
     expect(k).toBe(theirs.length);
+  });
+
+  it.skipIf(!HAVE_LLVM)('selftest-style inline asm strings assemble as clang compiles them', () => {
+    const c = readFileSync(new URL('./asm-fixtures/selftest.c', import.meta.url), 'utf8');
+    const lines = c.split('\n');
+    const from = lines.findIndex((l) => /^\s*asm volatile \(/.test(l));
+    const to = lines.findIndex((l, k) => k > from && /^\s*:/.test(l));
+    const strings = lines.slice(from + 1, to).join('\n');
+    const ours = bytes(strings, { symbols: { c: 42 } });
+    expect(slots(ours).length).toBe(18);
+    expect(ours).toBe(hexOf(clangCText(c)));
   });
 
   it.skipIf(!HAVE_LLVM)('labels, forward and backward jumps resolve as llvm-mc resolves them', () => {
@@ -96,6 +107,14 @@ describe('assembleKernel programs', () => {
     expect([call.src, call.imm]).toEqual([1, 8 - 3 - 1]);
     expect([ldf.src, ldf.imm]).toEqual([4, 10 - 4 - 1]);
     expect([kf.code, kf.src]).toEqual([0x85, 2]);
+  });
+
+  it('a label right after exit that no jump names starts a function', () => {
+    const p = assembleKernel('f:\n r0 = 0\n if r0 > 1 goto out\n exit\nout: r0 = 1\n exit\ng:\n r0 = 2\n exit\n.Lx: exit');
+    expect(p.functions).toEqual([
+      { name: 'f', start: 0, end: 5 },
+      { name: 'g', start: 5, end: 8 },
+    ]);
   });
 
   it('kfuncs can be named by option; helpers by option override the built-in table', () => {
@@ -205,6 +224,10 @@ describe('assembleKernel errors', () => {
     const far = `goto far\n${'r0 = 0\n'.repeat(40000)}far: exit`;
     expect(err(far)).toMatch(/does not fit in 16 bits \(use gotol\)/);
     expect(assembleKernel(far.replace('goto far', 'gotol far')).insns[0].imm).toBe(40000);
+  });
+  it('rejects bad option values', () => {
+    expect(err('r0 = %[x]', { symbols: { x: 1.5 } })).toMatch(/symbol "x" has value 1.5, not an integer/);
+    expect(err('r0 = x', { symbols: { x: 2 ** 40 } })).toMatch(/does not fit in 32 bits/);
   });
   it('rejects mixed register widths', () => {
     expect(err('w1 += r2')).toMatch(/expected 32-bit \(w\) register/);

@@ -11,6 +11,7 @@ import type { Insn } from '../../src/isa/insn.js';
 import { disasmLlvm } from '../../src/isa/disasm-llvm.js';
 import { disasmKernel } from '../../src/isa/disasm-kernel.js';
 import { tryDescribeInsn } from '../../src/isa/view.js';
+import { HAVE_LLVM, LLVM_MISSING, llvmText } from './asm-fixtures/tools.js';
 
 const SUITES = '/work/shared/testsuites';
 const HAVE = existsSync(join(SUITES, 'bpf_conformance/tests')) && existsSync(join(SUITES, 'kernel-verifier'));
@@ -96,4 +97,38 @@ describe('disassemble → assembleKernel round trip', () => {
       expect(checked).toBeGreaterThan(7000);
     });
   }
+});
+
+describe('uBPF programs vs llvm-mc', () => {
+  it.skipIf(!HAVE || !HAVE_LLVM)(
+    `assembleUbpf output equals llvm-mc's assembly of the same instructions (${HAVE_LLVM ? MISSING : LLVM_MISSING})`,
+    () => {
+      const texts: string[] = [];
+      const ours: string[] = [];
+      for (const p of programs()) {
+        if (p.name.startsWith('legacy')) continue;
+        const insns = p.insns;
+        for (let i = 0; i < insns.length; i++) {
+          const width = insns[i].code === 0x18 ? 2 : 1;
+          const text = disasmLlvm(insns, i, { alu32: true });
+          if (!inexpressible(insns, i, text, 'llvm')) {
+            texts.push(`${text} # ${p.name}[${i}]`);
+            ours.push(hex(insns.slice(i, i + width)));
+          }
+          i += width - 1;
+        }
+      }
+      expect(texts.length).toBeGreaterThan(2500);
+      const theirs = Buffer.from(llvmText(texts.join('\n') + '\n')).toString('hex');
+      let k = 0;
+      const diffs: string[] = [];
+      ours.forEach((o, j) => {
+        const t = theirs.slice(k, k + o.length);
+        if (t !== o) diffs.push(`${texts[j]}: ours ${o} llvm-mc ${t}`);
+        k += o.length;
+      });
+      expect(diffs.slice(0, 20)).toEqual([]);
+      expect(k).toBe(theirs.length);
+    },
+  );
 });

@@ -33,7 +33,7 @@ describe('loader errors carry context', () => {
     expect(() => loadObject(bytes)).toThrow(/program "xdp_hash" is static and not supported/);
   });
 
-  it('a map definition with an unknown field', () => {
-    expect(() => loadObject(readExample('tc_counters.bpf.o').slice(0, 0))).toThrow(KfError);
+  it('truncated input', () => {
+    expect(() => loadObject(readExample('tc_counters.bpf.o').slice(0, 100))).toThrow(KfError);
   });
 });

@@ -271,3 +271,85 @@ export function refineBranch(op: JmpOp, is32: boolean, a: Scalar, b: Scalar, tak
   if (!scalarIsWellFormed(r1) || !scalarIsWellFormed(r2)) return null;
   return [r1, r2];
 }
+
+/** The register after a failed sanity check: mirrors __mark_reg_unbounded() (var_off kept). */
+function markUnbounded(r: MutableScalar): void {
+  r.smin = -0x8000_0000_0000_0000n;
+  r.smax = 0x7fff_ffff_ffff_ffffn;
+  r.umin = 0n;
+  r.umax = U64_MAX;
+  r.s32min = -0x8000_0000;
+  r.s32max = 0x7fff_ffff;
+  r.u32min = 0;
+  r.u32max = 0xffff_ffff;
+}
+
+const hx = (v: bigint | number): string => `0x${BigInt(v).toString(16)}`;
+
+/**
+ * mirrors reg_bounds_sanity_check(): null when the register is consistent,
+ * else the message the kernel logs after "verifier bug: ".
+ */
+export function boundsSanityMessage(s: Scalar, ctx: string): string | null {
+  let msg: string | null = null;
+  if (s.umin > s.umax || s.smin > s.smax || s.u32min > s.u32max || s.s32min > s.s32max) msg = 'range bounds violation';
+  else if (s.varOff.mask === 0n) {
+    const u = s.varOff.value;
+    const sv = BigInt.asIntN(64, u);
+    if (s.umin !== u || s.umax !== u || s.smin !== sv || s.smax !== sv) msg = 'const tnum out of sync with range bounds';
+  }
+  if (msg === null && (s.varOff.mask & M32N) === 0n) {
+    const u = Number(s.varOff.value & M32N);
+    if (s.u32min !== u || s.u32max !== u || s.s32min !== (u | 0) || s.s32max !== (u | 0)) msg = 'const subreg tnum out of sync with range bounds';
+  }
+  if (msg === null) return null;
+  return (
+    `REG INVARIANTS VIOLATION (${ctx}): ${msg} u64=[${hx(s.umin)}, ${hx(s.umax)}] ` +
+    `s64=[${hx(BigInt.asUintN(64, s.smin))}, ${hx(BigInt.asUintN(64, s.smax))}] ` +
+    `u32=[${hx(s.u32min)}, ${hx(s.u32max)}] s32=[${hx(s.s32min >>> 0)}, ${hx(s.s32max >>> 0)}] ` +
+    `var_off=(${hx(s.varOff.value)}, ${hx(s.varOff.mask)})`
+  );
+}
+
+export interface KernelRefinement {
+  a: Scalar;
+  b: Scalar;
+  /** "REG INVARIANTS VIOLATION ..." lines the kernel would log (as verifier bugs), in its order. */
+  violations: string[];
+}
+
+/**
+ * Exactly what 6.18 does on one edge of a conditional jump (reg_set_min_max()
+ * followed by reg_bounds_sanity_check()): null when is_scalar_branch_taken()
+ * excludes the edge, the inputs unchanged when the edge is certain, else the
+ * refined pair. Where refining produces an empty range (the edge is in fact
+ * dead) the kernel does not drop the edge: it logs a REG INVARIANTS
+ * VIOLATION and resets that register's ranges (var_off kept). Use this to
+ * reproduce the kernel's exploration and log; use refineBranch() for the
+ * tightest sound answer.
+ */
+export function refineBranchKernel(op: JmpOp, is32: boolean, a: Scalar, b: Scalar, taken: boolean): KernelRefinement | null {
+  checkOp(op);
+  const pred = isBranchTaken(op, is32, a, b);
+  if (pred !== -1) return (pred === 1) === taken ? { a, b, violations: [] } : null;
+  if (a === b) return { a, b, violations: [] };
+  const r1 = mutableCopy(a);
+  const r2 = mutableCopy(b);
+  const ok = refineCondOp(r1, r2, taken ? op : revOp(op), is32);
+  if (!ok) {
+    // a wrapped bound (the kernel's u64/s64 arithmetic wraps here too)
+    return { a: r1, b: r2, violations: [] };
+  }
+  syncMutable(r1);
+  syncMutable(r2);
+  const violations: string[] = [];
+  const side = taken ? 'true' : 'false';
+  for (const [r, name] of [[r1, `${side}_reg1`], [r2, `${side}_reg2`]] as const) {
+    const m = boundsSanityMessage(r, name);
+    if (m) {
+      violations.push(m);
+      markUnbounded(r);
+    }
+  }
+  return { a: r1, b: r2, violations };
+}

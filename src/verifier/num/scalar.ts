@@ -829,10 +829,15 @@ function lsh32(d: R, s: Scalar): void {
 function lsh64(d: R, s: Scalar): void {
   const umin = s.umin;
   const umax = s.umax;
-  if (umin === 32n && umax === 32n && d.s32max >= 0) d.smax = BigInt(d.s32max) << 32n;
-  else d.smax = S64_MAX;
-  if (umin === 32n && umax === 32n && d.s32min >= 0) d.smin = BigInt(d.s32min) << 32n;
-  else d.smin = S64_MIN;
+  // shifting by exactly 32 (the <<32 s>>32 sign-extension idiom): the s64
+  // range is the s32 range times 2^32 (6.18 keeps negative bounds too)
+  if (umin === 32n && umax === 32n) {
+    d.smax = BigInt(d.s32max) << 32n;
+    d.smin = BigInt(d.s32min) << 32n;
+  } else {
+    d.smax = S64_MAX;
+    d.smin = S64_MIN;
+  }
   if (d.umax > 1n << (63n - umax)) {
     d.umin = 0n;
     d.umax = U64_MAX;
@@ -1053,7 +1058,7 @@ export function scalarContains(s: Scalar, x: bigint): boolean {
 }
 
 // ------------------------------------------------------------ branches
-export { isBranchTaken, refineBranch } from './branch.js';
+export { isBranchTaken, refineBranch, refineBranchKernel, boundsSanityMessage, type KernelRefinement } from './branch.js';
 
 // ------------------------------------------------------------ log format
 import { formatScalar } from './format.js';

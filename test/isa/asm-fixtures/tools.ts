@@ -33,3 +33,18 @@ export function llvmText(src: string): Uint8Array {
 }
 
 export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Compiles C with clang-19 -target bpf -mcpu=v4 -O2 and returns the .text bytes. */
+export function clangCText(csrc: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'kfasm-'));
+  try {
+    writeFileSync(join(dir, 'x.c'), csrc);
+    const cc = spawnSync(CLANG!, ['-target', 'bpf', '-mcpu=v4', '-O2', '-c', 'x.c', '-o', 'x.o'], { cwd: dir, encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(`clang-19 failed: ${cc.stderr}`);
+    const oc = spawnSync(OBJCOPY!, ['-O', 'binary', '--only-section=.text', 'x.o', 'out.bin'], { cwd: dir, encoding: 'utf8' });
+    if (oc.status !== 0) throw new Error(`llvm-objcopy-19 failed: ${oc.stderr}`);
+    return new Uint8Array(readFileSync(join(dir, 'out.bin')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

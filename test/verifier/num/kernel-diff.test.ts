@@ -11,7 +11,8 @@ describe('scalar model vs the running kernel', () => {
   it.skipIf(missing !== null)(`agrees on ${N} random programs`, () => {
     const seed = Number(process.env.KF_NUM_SEED ?? 12345);
     const r = new Rng(seed);
-    const progs = Array.from({ length: N }, () => genProgram(r, 14));
+    let progs = Array.from({ length: N }, () => genProgram(r, 14));
+    if (process.env.KF_NUM_ONLY) progs = [progs[Number(process.env.KF_NUM_ONLY)]!];
     const res = loadPrograms(progs.map((p) => p.bytes));
     const failures: string[] = [];
     progs.forEach((p, i) => {

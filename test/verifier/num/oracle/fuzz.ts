@@ -2,7 +2,7 @@
 // through the numeric model and compared with the running kernel's log.
 import {
   type Scalar, type AluOp, type JmpOp,
-  scalarUnknown, scalarConst, scalarAlu, scalarMovsx, scalarEndian, scalarBswap, isBranchTaken, refineBranch, formatScalar,
+  scalarUnknown, scalarConst, scalarAlu, scalarMovsx, scalarEndian, scalarBswap, isBranchTaken, refineBranch, refineBranchKernel, formatScalar,
 } from '../../../../src/verifier/num/index.js';
 import { enc, concat, parseLog, stripIds, type LoadResult } from './kernel.js';
 
@@ -157,6 +157,7 @@ export function genProgram(r: Rng, nSteps: number): FuzzProgram {
       return null;
     };
     let live = true;
+    let violationsSeen = 0;
     for (let i = 0; i < steps.length; i++) {
       const idx = bodyStart + i;
       const st = steps[i]!;
@@ -174,9 +175,14 @@ export function genProgram(r: Rng, nSteps: number): FuzzProgram {
       const pred = isBranchTaken(st.op, st.is32, a, b);
       const tail = tailAt(st.slot);
       const fromKey = `${idx}->${tail}`;
-      const taken = refineBranch(st.op, st.is32, a, b, true);
-      const fall = refineBranch(st.op, st.is32, a, b, false);
+      const tk = refineBranchKernel(st.op, st.is32, a, b, true);
+      const fk = refineBranchKernel(st.op, st.is32, a, b, false);
+      const taken = tk && ([tk.a, tk.b] as const);
+      const fall = fk && ([fk.a, fk.b] as const);
       if ((pred === 0) !== (taken === null)) return `insn ${idx}: refineBranch(taken) ${taken ? 'possible' : 'null'} but isBranchTaken ${pred}`;
+      const kv = [...(tk?.violations ?? []), ...(fk?.violations ?? [])];
+      violationsSeen += kv.length;
+      for (const v of kv) if (!res.log.includes(v)) return `insn ${idx}: model predicts '${v}' which the kernel did not log`;
       if (pred === -1) {
         const f = log.from.get(fromKey);
         if (!f) return `insn ${idx} (${st.text}): kernel never explored the taken edge, model pred -1`;
@@ -200,6 +206,8 @@ export function genProgram(r: Rng, nSteps: number): FuzzProgram {
       const e = cmp(`fall-through of ${idx} (${st.text})`, seen.get(idx)!, s);
       if (e) return e;
     }
+    const kernelViolations = res.log.match(/REG INVARIANTS VIOLATION/g)?.length ?? 0;
+    if (kernelViolations !== violationsSeen) return `kernel logged ${kernelViolations} invariant violations, model ${violationsSeen}`;
     return null;
   };
   return { bytes: concat(insns), text, check };

@@ -1,0 +1,253 @@
+// Conditional jumps: mirrors check_cond_jmp_op(), is_branch_taken(),
+// reg_set_min_max(), mark_ptr_or_null_regs(), try_match_pkt_pointers()
+// and find_good_pkt_pointers().
+import type { Insn } from '../../isa/insn.js';
+import type { Env } from '../env.js';
+import { isBranchTaken, refineBranch, scalarConst, type JmpOp } from '../num/scalar.js';
+import { tnumIsConst } from '../num/tnum.js';
+import type { VerifierState } from '../state/frame.js';
+import { isPktPointer, maybeNull, type RegState } from '../state/reg.js';
+import { PTR_MAYBE_NULL, RegType } from '../state/types.js';
+import { checkRegArg, Op } from './regs.js';
+
+const JOPS: Record<number, JmpOp> = {
+  0x10: 'jeq', 0x20: 'jgt', 0x30: 'jge', 0x40: 'jset', 0x50: 'jne', 0x60: 'jsgt', 0x70: 'jsge',
+  0xa0: 'jlt', 0xb0: 'jle', 0xc0: 'jslt', 0xd0: 'jsle',
+};
+const FLIP: Record<number, number> = { 0x20: 0xa0, 0xa0: 0x20, 0x30: 0xb0, 0xb0: 0x30, 0x60: 0xc0, 0xc0: 0x60, 0x70: 0xd0, 0xd0: 0x70 };
+const flip = (op: number): number => FLIP[op] ?? op;
+const MAX_PACKET_OFF = 0xffff;
+const BEYOND_PKT_END = -2;
+const AT_PKT_END = -1;
+
+/** Every register of every frame, and every spilled register: bpf_for_each_reg_in_vstate. */
+export function forEachReg(vs: VerifierState, fn: (r: RegState) => void): void {
+  for (const f of vs.frames) {
+    for (const r of f.regs) fn(r);
+    for (const s of f.stack) if (s.spilled.type !== RegType.NOT_INIT) fn(s.spilled);
+  }
+}
+
+const isPtr = (r: RegState): boolean => r.type !== RegType.SCALAR_VALUE && r.type !== RegType.NOT_INIT;
+
+/** mirrors reg_not_null() */
+function regNotNull(r: RegState): boolean {
+  if (maybeNull(r)) return false;
+  return r.type === RegType.PTR_TO_MAP_VALUE || r.type === RegType.PTR_TO_MAP_KEY || r.type === RegType.PTR_TO_MEM || r.type === RegType.CONST_PTR_TO_MAP;
+}
+
+const regConst = (r: RegState, is32: boolean): boolean =>
+  r.type === RegType.SCALAR_VALUE && (is32 ? (r.s.varOff.mask & 0xffffffffn) === 0n : tnumIsConst(r.s.varOff));
+
+/** mirrors is_branch_taken(): 1 taken, 0 not taken, -1 unknown. */
+function branchTaken(a: RegState, b: RegState, op: number, is32: boolean): 1 | 0 | -1 {
+  if (a.type === RegType.KERNEL_VALUE || b.type === RegType.KERNEL_VALUE) return -1;
+  if (isPktPointerAny(a) && isPktPointerAny(b) && !is32) return pktBranchTaken(a, b, op);
+  if (isPtr(a) || isPtr(b)) {
+    if (!regConst(b, is32)) {
+      op = flip(op);
+      [a, b] = [b, a];
+    }
+    if (!regConst(b, is32)) return -1;
+    if (!regNotNull(a)) return -1;
+    const v = is32 ? b.s.varOff.value & 0xffffffffn : b.s.varOff.value;
+    if (v !== 0n) return -1;
+    if (op === 0x10) return 0;
+    if (op === 0x50) return 1;
+    return -1;
+  }
+  return isBranchTaken(JOPS[op], is32, a.s, b.s);
+}
+
+const isPktPointerAny = (r: RegState): boolean => isPktPointer(r) || r.type === RegType.PTR_TO_PACKET_END;
+
+/** mirrors is_pkt_ptr_branch_taken() */
+function pktBranchTaken(dst: RegState, src: RegState, op: number): 1 | 0 | -1 {
+  let pkt: RegState;
+  if (src.type === RegType.PTR_TO_PACKET_END) pkt = dst;
+  else if (dst.type === RegType.PTR_TO_PACKET_END) {
+    pkt = src;
+    op = flip(op);
+  } else return -1;
+  if (pkt.range >= 0) return -1;
+  switch (op) {
+    case 0xb0:
+    case 0x20:
+      if (pkt.range === BEYOND_PKT_END) return op === 0x20 ? 1 : 0;
+      break;
+    case 0xa0:
+    case 0x30:
+      if (pkt.range === BEYOND_PKT_END || pkt.range === AT_PKT_END) return op === 0x30 ? 1 : 0;
+      break;
+  }
+  return -1;
+}
+
+/** mirrors mark_ptr_or_null_regs() */
+function markPtrOrNull(vs: VerifierState, regno: number, isNull: boolean): void {
+  const regs = vs.frames[vs.curframe].regs;
+  const id = regs[regno].id;
+  const refObjId = regs[regno].refObjId;
+  if (refObjId && refObjId === id && isNull) vs.refs = vs.refs.filter((r) => r.id !== id);
+  forEachReg(vs, (r) => {
+    if (!maybeNull(r) || r.id !== id || !id) return;
+    if (isNull) {
+      r.type = RegType.SCALAR_VALUE;
+      r.flags = 0;
+      r.id = 0;
+      r.refObjId = 0;
+      r.s = scalarConst(0n);
+      r.off = 0;
+      r.map = null;
+      return;
+    }
+    r.flags &= ~PTR_MAYBE_NULL;
+    r.id = 0;
+  });
+}
+
+/** mirrors find_good_pkt_pointers() */
+function findGoodPkt(vs: VerifierState, dst: RegState, type: RegType, rightOpen: boolean): void {
+  if (dst.off < 0 || (dst.off === 0 && rightOpen)) return;
+  if (dst.s.umax > BigInt(MAX_PACKET_OFF) || dst.s.umax + BigInt(dst.off) > BigInt(MAX_PACKET_OFF)) return;
+  let newRange = dst.off;
+  if (rightOpen) newRange--;
+  const id = dst.id;
+  forEachReg(vs, (r) => {
+    if (r.type === type && r.id === id) r.range = Math.max(r.range, newRange);
+  });
+}
+
+/** mirrors mark_pkt_end() */
+function markPktEnd(vs: VerifierState, regno: number, rangeOpen: boolean): void {
+  const r = vs.frames[vs.curframe].regs[regno];
+  if (r.type !== RegType.PTR_TO_PACKET) return;
+  r.range = rangeOpen ? BEYOND_PKT_END : AT_PKT_END;
+}
+
+const initPkt = (r: RegState): boolean => r.type === RegType.PTR_TO_PACKET && r.off === 0 && tnumIsConst(r.s.varOff) && r.s.varOff.value === 0n;
+
+/** mirrors try_match_pkt_pointers(); thisB = fall-through state, other = taken state. */
+function matchPkt(insn: Insn, thisB: VerifierState, other: VerifierState): boolean {
+  if (!(insn.code & 8) || (insn.code & 7) === 6) return false;
+  const d = thisB.frames[thisB.curframe].regs[insn.dst];
+  const s = thisB.frames[thisB.curframe].regs[insn.src];
+  const od = other.frames[other.curframe].regs[insn.dst];
+  const os = other.frames[other.curframe].regs[insn.src];
+  const left = (d.type === RegType.PTR_TO_PACKET && s.type === RegType.PTR_TO_PACKET_END) || (d.type === RegType.PTR_TO_PACKET_META && initPkt(s));
+  const right = (d.type === RegType.PTR_TO_PACKET_END && s.type === RegType.PTR_TO_PACKET) || (initPkt(d) && s.type === RegType.PTR_TO_PACKET_META);
+  const op = insn.code & 0xf0;
+  // [state to mark good, reg, rightOpen], [state to mark end, regno, open]
+  const good = (vs: VerifierState, r: RegState, open: boolean): void => findGoodPkt(vs, r, r.type, open);
+  switch (op) {
+    case 0x20: // JGT
+      if (left) { good(thisB, d, false); markPktEnd(other, insn.dst, true); }
+      else if (right) { good(other, os, true); markPktEnd(thisB, insn.src, false); }
+      else return false;
+      break;
+    case 0xa0: // JLT
+      if (left) { good(other, od, true); markPktEnd(thisB, insn.dst, false); }
+      else if (right) { good(thisB, s, false); markPktEnd(other, insn.src, true); }
+      else return false;
+      break;
+    case 0x30: // JGE
+      if (left) { good(thisB, d, true); markPktEnd(other, insn.dst, false); }
+      else if (right) { good(other, os, false); markPktEnd(thisB, insn.src, true); }
+      else return false;
+      break;
+    case 0xb0: // JLE
+      if (left) { good(other, od, false); markPktEnd(thisB, insn.dst, true); }
+      else if (right) { good(thisB, s, true); markPktEnd(other, insn.src, false); }
+      else return false;
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+/** mirrors sync_linked_regs() for plain equal-id scalars. */
+function syncLinked(vs: VerifierState, known: RegState): void {
+  if (known.type !== RegType.SCALAR_VALUE || !known.id) return;
+  forEachReg(vs, (r) => {
+    if (r !== known && r.type === RegType.SCALAR_VALUE && r.id === known.id) r.s = known.s;
+  });
+}
+
+export interface CondResult {
+  /** 1: only the target, 0: only the fall-through, -1: both (other pushed). */
+  pred: 1 | 0 | -1;
+}
+
+/**
+ * mirrors check_cond_jmp_op(). `push` queues the taken edge and returns its state.
+ * Returns which edges continue.
+ */
+export function checkCondJmp(env: Env, insn: Insn, push: (target: number) => VerifierState): 1 | 0 | -1 {
+  const op = insn.code & 0xf0;
+  const is32 = (insn.code & 7) === 6;
+  if (op === 0x00 || op > 0xe0 || op === 0x80 || op === 0x90) env.reject(`invalid BPF_JMP/JMP32 opcode ${(op >> 4).toString(16)}`);
+  if (op === 0xe0) {
+    if (insn.code !== 0xe5 || insn.src !== 0 || insn.dst !== 0 || insn.imm !== 0) env.reject(`invalid may_goto imm ${insn.imm}`);
+    const q = push(env.insnIdx + 1);
+    q.mayGotoDepth++;
+    return 1;
+  }
+  checkRegArg(env, insn.dst, Op.SRC);
+  const regs = env.regs;
+  const dst = regs[insn.dst];
+  let src: RegState;
+  if (insn.code & 8) {
+    if (insn.imm !== 0) env.reject('BPF_JMP/JMP32 uses reserved fields');
+    checkRegArg(env, insn.src, Op.SRC);
+    src = regs[insn.src];
+  } else {
+    if (insn.src !== 0) env.reject('BPF_JMP/JMP32 uses reserved fields');
+    src = { ...dst, type: RegType.SCALAR_VALUE, flags: 0, id: 0, off: 0, s: scalarConst(BigInt(insn.imm)) };
+  }
+  const pred = branchTaken(dst, src, op, is32);
+  if (pred === 1 || pred === 0) {
+    if (env.log.level) env.printInsnState(env.cur);
+    return pred;
+  }
+  const thisB = env.cur;
+  const other = push(env.insnIdx + insn.off + 1);
+  const oregs = other.frames[other.curframe].regs;
+  const srcX = (insn.code & 8) !== 0;
+  if (dst.type === RegType.SCALAR_VALUE && src.type === RegType.SCALAR_VALUE) {
+    const jop = JOPS[op];
+    const t = refineBranch(jop, is32, dst.s, src.s, true);
+    const f = refineBranch(jop, is32, dst.s, src.s, false);
+    if (t) {
+      oregs[insn.dst].s = t[0];
+      if (srcX) oregs[insn.src].s = t[1];
+    }
+    if (f) {
+      dst.s = f[0];
+      if (srcX) src.s = f[1];
+    }
+    if (srcX && src.id) {
+      syncLinked(thisB, src);
+      syncLinked(other, oregs[insn.src]);
+    }
+    if (dst.id) {
+      syncLinked(thisB, dst);
+      syncLinked(other, oregs[insn.dst]);
+    }
+  }
+  if (!is32 && srcX && isPtr(src) && isPtr(dst) && maybeNull(src) !== maybeNull(dst)) {
+    const eq = op === 0x10 ? oregs : op === 0x50 ? regs : null;
+    if (eq) {
+      const r = maybeNull(src) ? eq[insn.src] : eq[insn.dst];
+      r.flags &= ~PTR_MAYBE_NULL;
+    }
+  }
+  if (!is32 && !srcX && insn.imm === 0 && (op === 0x10 || op === 0x50) && maybeNull(dst)) {
+    markPtrOrNull(thisB, insn.dst, op === 0x50);
+    markPtrOrNull(other, insn.dst, op === 0x10);
+  } else {
+    matchPkt(insn, thisB, other);
+  }
+  if (env.log.level) env.printInsnState(thisB);
+  return -1;
+}
