@@ -10,6 +10,7 @@ export class NameIndex {
   private readonly heads: Int32Array;
   private readonly next: Int32Array;
   private readonly mask: number;
+  private readonly nameOffs: Uint32Array;
   constructor(
     private readonly btf: Btf,
     private readonly startId: number,

@@ -168,13 +168,15 @@ export function isDataSection(s: ElfSection): boolean {
 
 /**
  * Mirrors internal_map_name(): "<obj prefix><section>" in at most 15
- * characters; the object name is the file name up to its first dot.
+ * characters (checked against libbpf by test/object/kernel.test.ts); the
+ * object name is the file name up to its first dot.
  */
 export function internalMapName(objName: string | undefined, sec: string): string {
   if (!objName) return sec;
   const obj = (objName.split('/').pop() ?? '').split('.')[0];
   const sfxLen = Math.max(7, sec.length);
-  const pfxLen = Math.max(0, Math.min(16 - sfxLen - 1, obj.length));
+  // Names with a second dot (".rodata.str1.1", ".data.foo") get no prefix.
+  const pfxLen = sec.indexOf('.', 1) >= 0 ? 0 : Math.max(0, Math.min(16 - sfxLen - 1, obj.length));
   return (obj.slice(0, pfxLen) + sec).slice(0, 15).replace(/[^A-Za-z0-9_.]/g, '_');
 }
 

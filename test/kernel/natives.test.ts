@@ -132,8 +132,9 @@ describe('dynptr kfuncs', () => {
     expect(call(kf('bpf_dynptr_slice'), sp, 35, 0, 40)).toBe(0n);
     expect(call(kf('bpf_dynptr_slice'), sp, 75, buf, 26)).toBe(0n);
     mem.write(buf, new Uint8Array(20).fill(9));
-    call(kf('bpf_xdp_copy_buf'), ctx, 50, buf, 20, 1); // flush into the packet
-    expect(mem.read(frags[0].addr + 10, 20)).toEqual(new Uint8Array(20).fill(9));
+    call(kf('bpf_xdp_copy_buf'), ctx, 60, buf, 20, 1); // flush into the packet, across frags
+    expect(mem.read(frags[0].addr + 20, 10)).toEqual(new Uint8Array(10).fill(9));
+    expect(mem.read(frags[0].addr + 10, 1)).toEqual(data.subarray(50, 51));
     expect(mem.read(frags[1].addr, 10)).toEqual(new Uint8Array(10).fill(9));
   });
 

@@ -25,10 +25,10 @@ describe.skipIf(!CAN_LOAD)(`loadObject agrees with the kernel (${CAN_LOAD ? 'bpf
             const m = JSON.parse(run('bpftool', ['map', 'show', 'id', String(id), '--json']));
             return [m.name, m.type, m.bytes_key, m.bytes_value, m.max_entries, m.flags];
           });
-          // libbpf also binds the object's .rodata map to every program (BPF_PROG_BIND_MAP).
-          const rodata = o.maps.findIndex((m) => m.section === '.rodata');
+          // libbpf also binds the object's read-only data maps (.rodata, .rodata.*)
+          // to every program (BPF_PROG_BIND_MAP).
           const used = new Set(p.mapRefs.map((r) => r.map));
-          if (rodata >= 0) used.add(rodata);
+          o.maps.forEach((m, i) => m.kind === 'data' && m.section.startsWith('.rodata') && used.add(i));
           const ours = [...used].map((i) => {
             const m = o.maps[i];
             return [m.name, MAP_TYPE_NAMES[m.type] ?? String(m.type), m.keySize, m.valueSize, m.maxEntries, m.flags];

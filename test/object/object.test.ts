@@ -59,9 +59,10 @@ const EXPECT: Record<string, { progs: [string, string, string, number | undefine
       ['cgroup_ingress', 'cgroup_skb/ingress', 'CGROUP_SKB', 0 /* CGROUP_INET_INGRESS */],
     ],
     maps: [
-      ['global_d.rodata', 'data', 2, 4, 13, 1],
+      ['global_d.rodata', 'data', 2, 4, 21, 1],
       ['global_d.data', 'data', 2, 4, 40, 1],
       ['global_d.bss', 'data', 2, 4, 16, 1],
+      ['.rodata.str1.1', 'data', 2, 4, 10, 1],
       ['global_.kconfig', 'kconfig', 2, 4, 8, 1],
     ],
   },

@@ -1,0 +1,260 @@
+// Calls and returns: mirrors check_helper_call() / check_func_arg(),
+// check_func_call() / setup_func_entry(), prepare_func_exit(),
+// check_return_code() and check_ld_abs() / check_ld_imm().
+import type { Insn } from '../../isa/insn.js';
+import { ctxAccess, mayAccessSkb, ProgType } from '../ctx-access.js';
+import type { Env } from '../env.js';
+import { ArgType, helperName, helperProto, MAX_HELPER_ID, RetType } from '../helpers-proto.js';
+import { newFrame } from '../state/frame.js';
+import { copyReg, isKnownZero, regTypeStr, type RegState } from '../state/reg.js';
+import { MAX_CALL_FRAMES, PTR_MAYBE_NULL, RegType, SlotType } from '../state/types.js';
+import { forEachReg } from './jmp.js';
+import { checkMemRegion, checkPacketAccess, checkPtrOffReg } from './mem.js';
+import { checkRegArg, markKnown, markNotInit, markPtr, markUnknown, Op } from './regs.js';
+import { checkStackAccessWithinBounds, stackFrame } from './stack.js';
+import { formatScalar } from '../num/format.js';
+
+const BPF_MAX_VAR_SIZ = 1 << 29;
+
+function clearCallerSaved(env: Env): void {
+  for (let i = 0; i <= 5; i++) {
+    markNotInit(env.regs[i]);
+    env.scratch.reg(i);
+  }
+}
+
+/** mirrors check_helper_mem_access() */
+function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk: boolean): void {
+  const reg = env.regs[regno];
+  switch (reg.type) {
+    case RegType.PTR_TO_PACKET:
+    case RegType.PTR_TO_PACKET_META:
+      checkPacketAccess(env, regno, reg, reg.off, size, zeroOk);
+      return;
+    case RegType.PTR_TO_MAP_KEY:
+      if (write) env.reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
+      checkMemRegion(env, regno, reg, reg.off, size, reg.map?.keySize ?? 0, false);
+      return;
+    case RegType.PTR_TO_MAP_VALUE:
+      checkMemRegion(env, regno, reg, reg.off, size, reg.map?.valueSize ?? 0, zeroOk);
+      return;
+    case RegType.PTR_TO_MEM:
+      checkMemRegion(env, regno, reg, reg.off, size, reg.memSize, zeroOk);
+      return;
+    case RegType.PTR_TO_STACK: {
+      if (size === 0 && zeroOk) return;
+      checkStackAccessWithinBounds(env, regno, reg.off, size, ' indirect access to');
+      const f = stackFrame(env, reg);
+      const base = Number(BigInt.asIntN(64, reg.s.varOff.value)) + reg.off;
+      const lo = reg.s.varOff.mask === 0n ? base : Number(reg.s.smin) + reg.off;
+      const hi = reg.s.varOff.mask === 0n ? base + size : Number(reg.s.smax) + reg.off + size;
+      for (let i = lo; i < hi; i++) {
+        const slot = -i - 1;
+        const spi = Math.floor(slot / 8);
+        env.scratch.slot(spi);
+        if (!write) continue;
+        const s = f.stack[spi];
+        if (s.slotType[7] === SlotType.SPILL) {
+          markUnknown(s.spilled);
+          for (let j = 0; j < 8; j++) if (s.slotType[j] !== SlotType.INVALID) s.slotType[j] = SlotType.MISC;
+        }
+        s.slotType[slot % 8] = SlotType.MISC;
+      }
+      return;
+    }
+    default:
+      if (zeroOk && size === 0 && isKnownZero(reg)) return;
+      env.reject(`R${regno} type=${regTypeStr(reg)} expected=fp`);
+  }
+}
+
+const MEM_TYPES = [RegType.PTR_TO_STACK, RegType.PTR_TO_PACKET, RegType.PTR_TO_PACKET_META, RegType.PTR_TO_MAP_KEY, RegType.PTR_TO_MAP_VALUE, RegType.PTR_TO_MEM];
+const MEM_NAMES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+
+/** mirrors check_helper_call() for the modelled helpers. */
+export function checkHelperCall(env: Env, insn: Insn): void {
+  const id = insn.imm;
+  const name = `${helperName(id) ?? 'unknown'}#${id}`;
+  if (id < 0 || id > MAX_HELPER_ID) env.reject(`invalid func ${name}`);
+  const fn = helperProto(id, env.progType);
+  if (!fn) env.reject(`program of this type cannot use helper ${name}`);
+  let map: RegState['map'] = null;
+  for (let i = 0; i < 5; i++) {
+    const at = fn.args[i] ?? ArgType.DONTCARE;
+    if (at === ArgType.DONTCARE) continue;
+    const regno = i + 1;
+    checkRegArg(env, regno, Op.SRC);
+    const reg = env.regs[regno];
+    if (at === ArgType.ANYTHING) continue;
+    if (reg.type === RegType.KERNEL_VALUE) continue;
+    const bad = (exp: string): never => env.reject(`R${regno} type=${regTypeStr(reg)} expected=${exp}`);
+    switch (at) {
+      case ArgType.CONST_MAP_PTR:
+        if (reg.type !== RegType.CONST_PTR_TO_MAP) bad('map_ptr');
+        map = reg.map;
+        break;
+      case ArgType.PTR_TO_CTX:
+        if (reg.type !== RegType.PTR_TO_CTX) bad('ctx');
+        checkPtrOffReg(env, reg, regno, false);
+        break;
+      case ArgType.PTR_TO_MAP_KEY:
+      case ArgType.PTR_TO_MAP_VALUE:
+        if (!MEM_TYPES.includes(reg.type) || reg.flags & PTR_MAYBE_NULL) bad(MEM_NAMES);
+        helperMem(env, regno, at === ArgType.PTR_TO_MAP_KEY ? (map?.keySize ?? 0) : (map?.valueSize ?? 0), false, false);
+        break;
+      case ArgType.PTR_TO_MEM_OR_NULL:
+        if (isKnownZero(reg)) break;
+        if (!MEM_TYPES.includes(reg.type) || reg.flags & PTR_MAYBE_NULL) bad(MEM_NAMES);
+        break;
+      case ArgType.PTR_TO_MEM:
+      case ArgType.PTR_TO_UNINIT_MEM:
+        if (!MEM_TYPES.includes(reg.type) || reg.flags & PTR_MAYBE_NULL) bad(MEM_NAMES);
+        break;
+      case ArgType.CONST_SIZE:
+      case ArgType.CONST_SIZE_OR_ZERO: {
+        if (reg.type !== RegType.SCALAR_VALUE) bad('scalar');
+        const zeroOk = at === ArgType.CONST_SIZE_OR_ZERO;
+        if (reg.s.smin < 0n) env.reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`);
+        if (reg.s.umin === 0n && !zeroOk) env.reject(`R${regno} invalid zero-sized read: u64=[${reg.s.umin},${reg.s.umax}]`);
+        if (reg.s.umax >= BigInt(BPF_MAX_VAR_SIZ)) env.reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
+        const prev = fn.args[i - 1];
+        const prevReg = env.regs[regno - 1];
+        if (prev === ArgType.PTR_TO_MEM_OR_NULL && isKnownZero(prevReg)) break;
+        helperMem(env, regno - 1, Number(reg.s.umax), prev === ArgType.PTR_TO_UNINIT_MEM, zeroOk);
+        break;
+      }
+    }
+  }
+  clearCallerSaved(env);
+  const r0 = env.regs[0];
+  switch (fn.ret) {
+    case RetType.INTEGER:
+      markUnknown(r0);
+      break;
+    case RetType.VOID:
+      markNotInit(r0);
+      break;
+    case RetType.PTR_TO_MAP_VALUE_OR_NULL:
+      markPtr(r0, RegType.PTR_TO_MAP_VALUE, PTR_MAYBE_NULL);
+      r0.map = map;
+      r0.id = env.nextId();
+      break;
+  }
+  if (fn.pktChange) {
+    forEachReg(env.cur, (r) => {
+      if (r.type === RegType.PTR_TO_PACKET || r.type === RegType.PTR_TO_PACKET_META || r.type === RegType.PTR_TO_PACKET_END) markUnknown(r);
+    });
+  }
+}
+
+/** mirrors __check_func_call() + setup_func_entry() for a static subprogram. */
+export function checkFuncCall(env: Env, insn: Insn): number {
+  const target = env.insnIdx + insn.imm + 1;
+  const subprog = env.subprogs.findIndex((s) => s.start === target);
+  if (subprog < 0) env.reject(`verifier bug: no subprog at insn ${target}`);
+  const st = env.cur;
+  if (st.curframe + 1 >= MAX_CALL_FRAMES) env.reject(`the call stack of ${st.curframe + 2} frames is too deep`);
+  const caller = st.frames[st.curframe];
+  const callee = newFrame(st.curframe + 1, env.insnIdx, subprog);
+  markPtr(callee.regs[10], RegType.PTR_TO_STACK);
+  callee.regs[10].frameno = callee.frameno;
+  for (let i = 1; i <= 5; i++) callee.regs[i] = copyReg(caller.regs[i]);
+  st.frames.push(callee);
+  st.curframe++;
+  for (let i = 0; i <= 5; i++) {
+    markNotInit(caller.regs[i]);
+  }
+  if (env.log.level) {
+    env.verbose('caller:\n');
+    env.printState(st, caller.frameno, true);
+    env.verbose('callee:\n');
+    env.printState(st, st.curframe, true);
+  }
+  return target;
+}
+
+/** mirrors prepare_func_exit(); returns the instruction to continue at. */
+export function prepareFuncExit(env: Env): number {
+  const st = env.cur;
+  const callee = st.frames[st.curframe];
+  const r0 = callee.regs[0];
+  if (r0.type === RegType.PTR_TO_STACK) env.reject('cannot return stack pointer to the caller');
+  const caller = st.frames[st.curframe - 1];
+  caller.regs[0] = copyReg(r0);
+  const next = callee.callsite + 1;
+  if (env.log.level) {
+    env.verbose('returning from callee:\n');
+    env.printState(st, callee.frameno, true);
+    env.verbose(`to caller at ${next}:\n`);
+    env.printState(st, caller.frameno, true);
+  }
+  st.frames.pop();
+  st.curframe--;
+  return next;
+}
+
+/** mirrors check_return_code() for the main program. */
+export function checkReturnCode(env: Env): void {
+  checkRegArg(env, 0, Op.SRC);
+  const r0 = env.regs[0];
+  let lo = 0n, hi = 1n;
+  switch (env.progType) {
+    case ProgType.CGROUP_SKB:
+    case ProgType.CGROUP_SOCK:
+    case ProgType.SOCK_OPS:
+      break;
+    default:
+      return;
+  }
+  if (r0.type !== RegType.SCALAR_VALUE) env.reject(`At program exit the register R0 is not a known value (${regTypeStr(r0)})`);
+  if (r0.s.smin < lo || r0.s.smax > hi) {
+    const v = formatScalar(r0.s);
+    env.reject(`At program exit the register R0 has ${v.startsWith('scalar') ? 'unknown scalar value' : `smin=${r0.s.smin} smax=${r0.s.smax}`} should have been in [${lo}, ${hi}]`);
+  }
+  [lo, hi] = [lo, hi];
+}
+
+/** mirrors check_ld_abs() */
+export function checkLdAbs(env: Env, insn: Insn): void {
+  const mode = insn.code & 0xe0;
+  if (!mayAccessSkb(env.progType)) env.reject('BPF_LD_[ABS|IND] instructions not allowed for this program type');
+  if (insn.dst !== 0 || insn.off !== 0 || (insn.code & 0x18) === 0x18 || (mode === 0x20 && insn.src !== 0))
+    env.reject('BPF_LD_[ABS|IND] uses reserved fields');
+  checkRegArg(env, 6, Op.SRC);
+  if (env.cur.refs.length) env.reject('BPF_LD_[ABS|IND] cannot be mixed with socket references');
+  if (env.regs[6].type !== RegType.PTR_TO_CTX) env.reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb');
+  if (mode === 0x40) checkRegArg(env, insn.src, Op.SRC);
+  checkPtrOffReg(env, env.regs[6], 6, false);
+  clearCallerSaved(env);
+  markUnknown(env.regs[0]);
+}
+
+/** mirrors check_ld_imm() */
+export function checkLdImm(env: Env, insn: Insn): void {
+  if ((insn.code & 0x18) !== 0x18) env.reject('invalid BPF_LD_IMM insn');
+  if (insn.off !== 0) env.reject('BPF_LD_IMM64 uses reserved fields');
+  checkRegArg(env, insn.dst, Op.DST);
+  const dst = env.regs[insn.dst];
+  const next = env.insns[env.insnIdx + 1];
+  if (insn.src === 0) {
+    markKnown(dst, (BigInt.asUintN(32, BigInt(next.imm)) << 32n) | BigInt.asUintN(32, BigInt(insn.imm)));
+    return;
+  }
+  const map = env.maps.get(insn.imm);
+  if (insn.src === 1 || insn.src === 2) {
+    if (!map) env.reject(`fd ${insn.imm} is not pointing to valid bpf_map`);
+    if (insn.src === 1) {
+      markPtr(dst, RegType.CONST_PTR_TO_MAP);
+    } else {
+      markPtr(dst, RegType.PTR_TO_MAP_VALUE);
+      dst.off = next.imm;
+    }
+    dst.map = map;
+    return;
+  }
+  // BTF ids, functions, map indexes: opaque to this model
+  markUnknown(dst);
+  dst.type = RegType.KERNEL_VALUE;
+}
+
+export { ctxAccess };
