@@ -4,6 +4,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { dumpRaw, parseBtf } from '../src/btf/index.js';
@@ -54,7 +55,7 @@ export async function runBtfBench(): Promise<string[]> {
   return [
     `btf vmlinux: parse+index+lookup ${f(median(times))} ms (median of ${RUNS}, best ${f(Math.min(...times))}), ` +
       `bpftool btf dump ${bt === undefined ? 'n/a (bpftool missing)' : `${f(bt)} ms`}, types ${types}, id bpf_dynptr_slice=${id}`,
-    `btf vmlinux: our raw dump ${f(dumpMs)} ms (${lines} lines, parse included)`,
+    `btf vmlinux: our raw dump ${f(dumpMs)} ms (${lines} lines, parse included); load average ${f(loadavg()[0])} on ${cpus().length} cpus`,
   ];
 }
 

@@ -139,11 +139,12 @@ skb_header_pointer(const struct sk_buff *skb, int offset, int len, void *buffer)
 	return __skb_header_pointer(skb, offset, len, skb->data, skb_headlen(skb), buffer);
 }
 
-/* mirrors skb_pointer_if_linear() */
+/* mirrors skb_pointer_if_linear(): unsigned compare, so a negative offset is
+ * rejected (and, as in the kernel, len > headlen wraps). */
 static inline __attribute__((always_inline)) void *
 skb_pointer_if_linear(const struct sk_buff *skb, int offset, int len)
 {
-	if (likely(skb_headlen(skb) - offset >= len))
+	if (likely(skb_headlen(skb) - len >= offset))
 		return skb->data + offset;
 	return NULL;
 }

@@ -82,14 +82,21 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
   const startId = base ? base.count : 1;
   const typeStart = hdrLen + typeOff;
   const typeEnd = typeStart + typeLen;
-  // First pass: record offsets and kinds.
-  let offs = new Int32Array(Math.min(typeLen / 12, MAX_TYPES) + 1);
+  // One pass: record offsets and kinds, and track the largest type id and
+  // name offset referenced; the detailed check (validateTypes) runs only when
+  // something is out of range, to name the culprit.
+  const offs = new Int32Array(Math.min(typeLen / 12, MAX_TYPES) + 1);
   const kinds = new Uint8Array(offs.length);
   let n = 0;
+  let maxRef = 0;
+  let maxName = 0;
+  let suspicious = false;
   for (let pos = typeStart; pos < typeEnd; ) {
     const id = startId + n;
     if (pos + 12 > typeEnd) throw new KfError(`BTF: type [${id}]: ${typeEnd - pos} bytes left in the type section, need 12`);
     if (n >= MAX_TYPES) throw new KfError(`BTF: more than ${MAX_TYPES} types`);
+    const nameOff = dv.getUint32(pos, le);
+    if (nameOff > maxName) maxName = nameOff;
     const info = dv.getUint32(pos + 4, le);
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
@@ -100,12 +107,66 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
         `BTF: type [${id}] ${BTF_KIND_NAMES[kind]}: vlen ${vlen} needs ${size} bytes, only ${typeEnd - pos} left in the type section`,
       );
     }
+    const t = dv.getUint32(pos + 8, le);
+    switch (kind) {
+      case 2: case 8: case 9: case 10: case 11: case 18: case 13: // refs; FUNC_PROTO: return type
+        if (t > maxRef) maxRef = t;
+        if (kind === 13) {
+          for (let q = pos + 12, e = pos + size; q < e; q += 8) {
+            const no = dv.getUint32(q, le);
+            if (no > maxName) maxName = no;
+            const pt = dv.getUint32(q + 4, le);
+            if (pt > maxRef) maxRef = pt;
+          }
+        }
+        break;
+      case 12: // FUNC
+        if (t > maxRef) maxRef = t;
+        if (vlen > 2) suspicious = true;
+        break;
+      case 14: // VAR
+        if (t > maxRef) maxRef = t;
+        if (dv.getUint32(pos + 12, le) > 2) suspicious = true;
+        break;
+      case 17: // DECL_TAG
+        if (t > maxRef) maxRef = t;
+        if (dv.getInt32(pos + 12, le) < -1) suspicious = true;
+        break;
+      case 3: { // ARRAY
+        const elem = dv.getUint32(pos + 12, le);
+        const index = dv.getUint32(pos + 16, le);
+        if (elem > maxRef) maxRef = elem;
+        if (index > maxRef) maxRef = index;
+        break;
+      }
+      case 4: case 5: // STRUCT UNION
+        for (let q = pos + 12, e = pos + size; q < e; q += 12) {
+          const no = dv.getUint32(q, le);
+          if (no > maxName) maxName = no;
+          const mt = dv.getUint32(q + 4, le);
+          if (mt > maxRef) maxRef = mt;
+        }
+        break;
+      case 6: case 19: // ENUM ENUM64
+        for (let q = pos + 12, e = pos + size, step = kind === 6 ? 8 : 12; q < e; q += step) {
+          const no = dv.getUint32(q, le);
+          if (no > maxName) maxName = no;
+        }
+        break;
+      case 15: // DATASEC
+        for (let q = pos + 12, e = pos + size; q < e; q += 12) {
+          const vt = dv.getUint32(q, le);
+          if (vt > maxRef) maxRef = vt;
+        }
+        break;
+      default:
+        break;
+    }
     offs[n] = pos;
     kinds[n] = kind;
     n++;
     pos += size;
   }
-  offs = offs.slice(0, n);
 
   const raw: RawBtf = {
     bytes,
@@ -113,18 +174,22 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
     le,
     base,
     startId,
-    offs,
-    kinds: kinds.slice(0, n),
+    offs: offs.subarray(0, n),
+    kinds: kinds.subarray(0, n),
     strStart,
     strLen,
     strBase: base ? base.strTotal : 0,
   };
   const btf = new Btf(raw);
-  validateTypes(btf, raw);
+  if (suspicious || maxRef >= btf.count || maxName >= btf.strTotal) validateTypes(btf, raw);
+  // FUNC must point at a FUNC_PROTO (ids are in range by now).
+  for (let i = 0; i < n; i++) {
+    if (kinds[i] === 12 && btf.kindNum(dv.getUint32(offs[i] + 8, le)) !== 13) validateTypes(btf, raw);
+  }
   return btf;
 }
 
-/** Second pass: names, references and linkages (btf_check_all_types()). */
+/** The detailed check, naming the first bad type (btf_check_all_types()). */
 function validateTypes(btf: Btf, r: RawBtf): void {
   const { dv, le, offs, kinds, startId } = r;
   const count = btf.count;

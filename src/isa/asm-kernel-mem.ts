@@ -8,7 +8,9 @@ import { insn, type Insn } from './insn.js';
 import { AtomicOp, Class, Mode, Size } from './opcode.js';
 import type { Tok } from './asm-lex.js';
 import type { Cursor, MemType, Reg } from './asm-cursor.js';
-import { one, type Item } from './asm-kernel-stmt.js';
+import type { Item } from './asm-kernel-stmt.js';
+
+const one = (x: Insn): Item => ({ insns: [x] });
 
 /** `(u64 *)(r1 + 8)` as the atomic and acquire/release forms write it. */
 function castMem(c: Cursor): { ty: MemType; base: Reg; off: number } {

@@ -4,17 +4,7 @@
 // kernel's print_bpf_insn() (kernel/bpf/disasm.c), which the verifier log uses.
 
 import { insn, type Insn } from './insn.js';
-import {
-  AluOp,
-  AtomicOp,
-  Class,
-  JmpOp,
-  LD_IMM64,
-  Mode,
-  PseudoCall,
-  Size,
-  Source,
-} from './opcode.js';
+import { AluOp, Class, JmpOp, LD_IMM64, Mode, PseudoCall, Source } from './opcode.js';
 import { type Stmt, type Tok } from './asm-lex.js';
 import { Cursor, toImm32, type Reg } from './asm-cursor.js';
 import { parseAtomicRhs, parseLoad, parseLock, parseStore, parseStoreRelease, sameReg } from './asm-kernel-mem.js';
@@ -119,7 +109,7 @@ function parseDirective(c: Cursor): Directive {
   throw c.error(d, `unknown directive "${d.text}"`);
 }
 
-export const one = (x: Insn): Item => ({ insns: [x] });
+const one = (x: Insn): Item => ({ insns: [x] });
 
 function parseInsn(c: Cursor, hint: Tok | undefined): Item {
   const t = c.peek();

@@ -78,9 +78,13 @@ export class SkbOps {
     return buffer;
   }
 
-  /** mirrors skb_pointer_if_linear() (note the unsigned comparison, as in the kernel). */
+  /**
+   * mirrors skb_pointer_if_linear(): `skb_headlen(skb) - len >= offset` in
+   * unsigned int arithmetic, so a negative offset is rejected (and, as in the
+   * kernel, len > headlen wraps around; bpf_dynptr_slice() bounds len first).
+   */
   pointerIfLinear(skb: number, offset: number, len: number): number {
-    if (((this.headlen(skb) - offset) >>> 0) >= (len >>> 0)) return this.data(skb) + offset;
+    if (((this.headlen(skb) - len) >>> 0) >= offset >>> 0) return this.data(skb) + offset;
     return 0;
   }
 

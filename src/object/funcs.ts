@@ -3,7 +3,7 @@
 // object's byte order.
 
 import { SHF_EXECINSTR, SHT_PROGBITS, STB_LOCAL, STT_FUNC, type ElfFile, type ElfSection } from '../elf/index.js';
-import { decodeInsns } from '../isa/codec.js';
+import { decodeInsns, encodeInsns } from '../isa/codec.js';
 import { INSN_SIZE, type Insn } from '../isa/insn.js';
 import { KfError, withContext } from '../util/errors.js';
 
@@ -29,6 +29,21 @@ export function decodeSection(bytes: Uint8Array, littleEndian: boolean): Insn[] 
     const regs = bytes[o + 1];
     out.push({ code: bytes[o], dst: regs >> 4, src: regs & 0xf, off: dv.getInt16(o + 2, false), imm: dv.getInt32(o + 4, false) });
   }
+  return out;
+}
+
+/** The inverse of decodeSection(): instruction bytes in the given byte order. */
+export function encodeSection(insns: readonly Insn[], littleEndian: boolean): Uint8Array {
+  if (littleEndian) return encodeInsns(insns);
+  const out = new Uint8Array(insns.length * INSN_SIZE);
+  const dv = new DataView(out.buffer);
+  insns.forEach((x, i) => {
+    const o = i * INSN_SIZE;
+    out[o] = x.code & 0xff;
+    out[o + 1] = ((x.dst & 0xf) << 4) | (x.src & 0xf);
+    dv.setInt16(o + 2, x.off, false);
+    dv.setInt32(o + 4, x.imm | 0, false);
+  });
   return out;
 }
 

@@ -4,4 +4,4 @@ export type * from './types.js';
 export { SECTION_DEFS, PROG_TYPES, ATTACH_TYPES, findSecDef, secDefMatches, progTypeNum, attachTypeNum } from './sections.js';
 export type { SecDef, ProgTypeName, AttachTypeName } from './sections.js';
 export { BPF_MAP_TYPE_ARRAY, BPF_F_RDONLY_PROG, BPF_F_MMAPABLE, internalMapName } from './maps.js';
-export { decodeSection } from './funcs.js';
+export { decodeSection, encodeSection } from './funcs.js';

@@ -76,6 +76,31 @@ describe('fuzz: loadObject raises only KfError', () => {
     });
   }
 
+  it('mutations aimed inside the sections the loader reads (BTF, BTF.ext, maps, code, symbols, relocations)', () => {
+    const r = rng(7);
+    const counts = { ok: 0, kferror: 0 };
+    for (const name of objs) {
+      const orig = readExample(name);
+      const f = parseElf(orig);
+      const targets = f.sections.filter(
+        (s) => s.data.length > 0 && (['.BTF', '.BTF.ext', '.maps', '.symtab', 'license'].includes(s.name) || s.type === 9 || (s.flags & 4n) !== 0n),
+      );
+      for (const sec of targets) {
+        for (let n = 0; n < 150; n++) {
+          const b = orig.slice();
+          const k = 1 + Math.floor(r() * 3);
+          for (let j = 0; j < k; j++) {
+            const at = sec.offset + Math.floor(r() * sec.data.length);
+            b[at] = r() < 0.5 ? b[at] ^ (1 << Math.floor(r() * 8)) : Math.floor(r() * 256);
+          }
+          counts[attempt(b)]++;
+        }
+      }
+    }
+    expect(counts.kferror).toBeGreaterThan(100);
+    expect(counts.ok).toBeGreaterThan(100);
+  });
+
   it('random byte strings, with and without an ELF64 header', () => {
     const r = rng(42);
     for (let n = 0; n < 2000; n++) {

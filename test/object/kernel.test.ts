@@ -21,6 +21,20 @@ describe.skipIf(!CAN_LOAD)(`loadObject agrees with the kernel (${CAN_LOAD ? 'bpf
           const xl = JSON.parse(run('bpftool', ['prog', 'dump', 'xlated', 'pinned', `${pin}/${p.name}`, '--json'])) as { proto?: string }[];
           const protos = xl.filter((x) => x.proto).map((x) => /(\w+)\(/.exec(x.proto!)![1]);
           expect(protos).toEqual(p.subprogs.map((s) => s.name));
+          // line_info: the kernel prints each record's source line at its (rewritten) instruction.
+          const ksrc = (xl as { src?: string }[]).filter((x) => x.src !== undefined).map((x) => x.src);
+          // The verifier drops records of dead code it removes, so the kernel's list is
+          // an in-order subsequence of ours (compared without whitespace/escapes, which bpftool alters).
+          const norm = (t: string) => t.replace(/[\s\\]+/g, '');
+          const lines = p.lineInfo.map((l) => norm(l.line));
+          let k = 0;
+          for (const t of ksrc.map((x) => norm(x!))) {
+            while (k < lines.length && lines[k] !== t) k++;
+            expect(k, `kernel line "${t}" not found in order`).toBeLessThan(lines.length);
+            k++;
+          }
+          expect(ksrc.length).toBeGreaterThan(0);
+          if (!name.startsWith('global_data')) expect(ksrc.length).toBe(lines.length);
           const kmaps = ((show.map_ids ?? []) as number[]).map((id) => {
             const m = JSON.parse(run('bpftool', ['map', 'show', 'id', String(id), '--json']));
             return [m.name, m.type, m.bytes_key, m.bytes_value, m.max_entries, m.flags];

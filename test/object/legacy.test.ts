@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { findSecDef, loadObject } from '../../src/object/index.js';
 import { HAVE_CLANG, ROOT, run } from '../elf/tools.js';
 
-function compile(src: string): Uint8Array {
+function compile(src: string, target = 'bpf'): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'kf-obj-'));
   try {
-    const args = ['-O2', '-g', '-target', 'bpf', '-mcpu=v3', `-I${join(ROOT, 'examples/include')}`];
+    const args = ['-O2', '-g', '-target', target, '-mcpu=v3', `-I${join(ROOT, 'examples/include')}`];
     const inc = run('sh', ['-c', 'ls -d /usr/include/*/asm 2>/dev/null | head -1']).trim();
     if (inc) args.push(`-I${inc.replace(/\/asm$/, '')}`);
     run('clang-19', [...args, '-c', src, '-o', join(dir, 'x.o')]);
@@ -43,6 +43,24 @@ describe.skipIf(!HAVE_CLANG)(`legacy maps, ksym variables, shared static subprog
       expect(p.insns.slice(p.subprogs[1].start)).toEqual(o.programs[0].insns.slice(o.programs[0].subprogs[1].start));
     }
   });
+});
+
+describe.skipIf(!HAVE_CLANG)('big-endian objects (clang-19 -target bpfeb)', () => {
+  for (const ex of ['subprogs', 'tc_counters', 'global_data', 'loops']) {
+    it(`${ex}: loads to the same programs and maps as the little-endian build`, () => {
+      const src = join(ROOT, 'examples', `${ex}.bpf.c`);
+      const le = loadObject(compile(src, 'bpfel'));
+      const be = loadObject(compile(src, 'bpfeb'));
+      const strip = (o: ReturnType<typeof loadObject>) => ({
+        // Code itself differs (byte-order constants, offsets of narrow loads); its shape must not.
+        progs: o.programs.map((p) => ({ ...p, insns: p.insns.length, lineInfo: p.lineInfo.length })),
+        maps: o.maps.map((m) => ({ ...m, initialValue: undefined })),
+        externs: o.externs,
+      });
+      expect(be.elf.header.littleEndian).toBe(false);
+      expect(strip(be)).toEqual(strip(le));
+    });
+  }
 });
 
 describe('section names → program types (libbpf section_defs)', () => {

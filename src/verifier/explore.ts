@@ -1,0 +1,276 @@
+// Path exploration: mirrors do_check(), push_stack()/pop_stack(),
+// is_state_visited() and update_branch_counts() (kernel/bpf/verifier.c).
+import type { Insn } from '../isa/insn.js';
+import { checkAlu } from './check/alu.js';
+import { checkFuncCall, checkHelperCall, checkLdAbs, checkLdImm, checkReturnCode, prepareFuncExit } from './check/call.js';
+import { checkCondJmp } from './check/jmp.js';
+import { Access, checkMemAccess } from './check/mem.js';
+import { checkRegArg, markNotInit, Op } from './check/regs.js';
+import { insnText } from './disasm.js';
+import type { Env } from './env.js';
+import { copyState, type VerifierState } from './state/frame.js';
+import { regTypeStr } from './state/reg.js';
+import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_COMPLEXITY_LIMIT_JMP_SEQ, RegType } from './state/types.js';
+import { statesEqual } from './prune.js';
+
+interface StackElem {
+  st: VerifierState;
+  insnIdx: number;
+  prevInsnIdx: number;
+  logPos: number;
+}
+
+const EDGE_FALLTHROUGH = 1;
+const EDGE_TARGET = 2;
+
+/** mirrors update_branch_counts() */
+function updateBranchCounts(st: VerifierState | null): void {
+  while (st) {
+    const br = --st.branches;
+    if (br > 0) break;
+    st = st.parent;
+  }
+}
+
+/** mirrors explored_state(): the hash bucket of an instruction. */
+function bucket(env: Env, idx: number): number {
+  const cs = env.cur.frames[env.cur.curframe].callsite;
+  return ((idx ^ cs) >>> 0) % env.insns.length;
+}
+
+/** mirrors is_state_visited(): true when the current state is pruned. */
+function isStateVisited(env: Env, idx: number): boolean {
+  const cur = env.cur;
+  const force = env.testStateFreq || env.aux[idx].forceCheckpoint;
+  let addNew = force;
+  if (env.jmpsProcessed - env.prevJmpsProcessed >= 2 && env.insnProcessed - env.prevInsnProcessed >= 8) addNew = true;
+  const head = env.explored[bucket(env, idx)];
+  let statesCnt = 0;
+  for (let k = 0; k < head.length; k++) {
+    const sl = head[k];
+    statesCnt++;
+    if (sl.state.insnIdx !== idx) continue;
+    if (sl.state.branches > 0) {
+      if (sl.state.mayGotoDepth === cur.mayGotoDepth && statesEqual(env, sl.state, cur, true)) {
+        env.verbose(`infinite loop detected at insn ${idx}\n`);
+        env.verbose('cur state:');
+        env.printState(cur, cur.curframe, true);
+        env.verbose('old state:');
+        env.printState(sl.state, cur.curframe, true);
+        env.reject(`infinite loop detected at insn ${idx}`);
+      }
+      if (!force && env.jmpsProcessed - env.prevJmpsProcessed < 20 && env.insnProcessed - env.prevInsnProcessed < 100) addNew = false;
+    } else if (statesEqual(env, sl.state, cur, false)) {
+      sl.hit++;
+      return true;
+    }
+    if (addNew) sl.miss++;
+    const n = 3;
+    if (sl.miss > sl.hit * n + n) {
+      head.splice(k, 1);
+      k--;
+      env.exploredSize--;
+    }
+  }
+  if (env.maxStatesPerInsn < statesCnt) env.maxStatesPerInsn = statesCnt;
+  if (!addNew) return false;
+  env.totalStates++;
+  env.exploredSize++;
+  if (env.exploredSize > env.peakStates) env.peakStates = env.exploredSize;
+  env.prevJmpsProcessed = env.jmpsProcessed;
+  env.prevInsnProcessed = env.insnProcessed;
+  const nw = copyState(cur);
+  nw.insnIdx = idx;
+  cur.parent = nw;
+  head.unshift({ state: nw, hit: 0, miss: 0 });
+  return false;
+}
+
+/** mirrors do_check(): explores every path from the current state. */
+export function doCheck(env: Env): void {
+  const insns = env.insns;
+  const stack: StackElem[] = [];
+  const popLog = env.log.level !== 0 && !(env.log.level & 2);
+  let doPrintState = false;
+  let prevInsnIdx = -1;
+
+  const push = (target: number): VerifierState => {
+    const st = copyState(env.cur);
+    stack.push({ st, insnIdx: target, prevInsnIdx: env.insnIdx, logPos: env.log.pos });
+    if (stack.length > BPF_COMPLEXITY_LIMIT_JMP_SEQ) env.reject(`The sequence of ${stack.length} jumps is too complex.`);
+    if (st.parent) st.parent.branches++;
+    return st;
+  };
+  /** process_bpf_exit: returns false when nothing is left to explore. */
+  const exitPath = (): boolean => {
+    env.scratch.all();
+    updateBranchCounts(env.cur);
+    const e = stack.pop();
+    if (!e) return false;
+    env.cur = e.st;
+    if (popLog) env.log.reset(e.logPos);
+    env.insnIdx = e.insnIdx;
+    prevInsnIdx = e.prevInsnIdx;
+    doPrintState = true;
+    return true;
+  };
+
+  for (;;) {
+    env.prevInsnIdx = prevInsnIdx;
+    if (env.insnIdx < 0 || env.insnIdx >= insns.length) env.reject(`invalid insn idx ${env.insnIdx} insn_cnt ${insns.length}`);
+    const insn = insns[env.insnIdx];
+    const cls = insn.code & 7;
+    if (++env.insnProcessed > BPF_COMPLEXITY_LIMIT_INSNS)
+      env.reject(`BPF program is too large. Processed ${env.insnProcessed} insn`);
+    prevInsnIdx = env.insnIdx;
+    env.cur.insnIdx = env.insnIdx;
+
+    if (env.aux[env.insnIdx].prunePoint) {
+      if (isStateVisited(env, env.insnIdx)) {
+        if (env.log.level) {
+          if (doPrintState) env.verbose(`\nfrom ${env.prevInsnIdx} to ${env.insnIdx}: safe\n`);
+          else env.verbose(`${env.insnIdx}: safe\n`);
+        }
+        if (!exitPath()) break;
+        continue;
+      }
+    }
+    if (env.log.level & 2 && doPrintState) {
+      env.verbose(`\nfrom ${env.prevInsnIdx} to ${env.insnIdx}:`);
+      env.printState(env.cur, env.cur.curframe, true);
+      doPrintState = false;
+    }
+    if (env.log.level) {
+      if (env.scratch.any()) env.printInsnState(env.cur);
+      env.prevLogPos = env.log.pos;
+      env.verbose(`${env.insnIdx}: ${insnText(insns, env.insnIdx)}\n`);
+      env.prevInsnPrintPos = env.log.pos - env.prevLogPos;
+      env.prevLogPos = env.log.pos;
+    }
+    env.reached[env.insnIdx] = 1;
+    env.aux[env.insnIdx].seen = true;
+
+    if (cls === 4 || cls === 7) {
+      checkAlu(env, insn);
+    } else if (cls === 1) {
+      checkRegArg(env, insn.src, Op.SRC);
+      checkRegArg(env, insn.dst, Op.DST_NO_MARK);
+      const t = env.regs[insn.src].type;
+      checkMemAccess(env, insn.src, insn.off, sizeOf(insn), Access.READ, insn.dst, false, (insn.code & 0xe0) === 0x80);
+      saveAuxPtrType(env, t);
+    } else if (cls === 3) {
+      if ((insn.code & 0xe0) === 0xc0) {
+        checkAtomic(env, insn);
+      } else {
+        if ((insn.code & 0xe0) !== 0x60 || insn.imm !== 0) env.reject('BPF_STX uses reserved fields');
+        checkRegArg(env, insn.src, Op.SRC);
+        checkRegArg(env, insn.dst, Op.SRC);
+        const t = env.regs[insn.dst].type;
+        checkMemAccess(env, insn.dst, insn.off, sizeOf(insn), Access.WRITE, insn.src, false, false);
+        saveAuxPtrType(env, t);
+      }
+    } else if (cls === 2) {
+      if ((insn.code & 0xe0) !== 0x60 || insn.src !== 0) env.reject('BPF_ST uses reserved fields');
+      checkRegArg(env, insn.dst, Op.SRC);
+      const t = env.regs[insn.dst].type;
+      checkMemAccess(env, insn.dst, insn.off, sizeOf(insn), Access.WRITE, -1, false, false);
+      saveAuxPtrType(env, t);
+    } else if (cls === 5 || cls === 6) {
+      const op = insn.code & 0xf0;
+      env.jmpsProcessed++;
+      if (op === 0x80) {
+        if ((insn.code & 8) || (insn.src !== 2 && insn.off !== 0) || (insn.src !== 0 && insn.src !== 1 && insn.src !== 2) || insn.dst !== 0 || cls === 6)
+          env.reject('BPF_CALL uses reserved fields');
+        if (insn.src === 1) {
+          env.insnIdx = checkFuncCall(env, insn);
+          continue;
+        } else if (insn.src === 2) {
+          checkKfuncCall(env, insn);
+        } else {
+          checkHelperCall(env, insn);
+        }
+        env.scratch.reg(0);
+      } else if (op === 0x00) {
+        if ((insn.code & 8) || insn.src !== 0 || insn.dst !== 0 || (cls === 5 && insn.imm !== 0) || (cls === 6 && insn.off !== 0))
+          env.reject('BPF_JA uses reserved fields');
+        env.insnIdx += (cls === 5 ? insn.off : insn.imm) + 1;
+        continue;
+      } else if (op === 0x90) {
+        if ((insn.code & 8) || insn.imm !== 0 || insn.src !== 0 || insn.dst !== 0 || cls === 6) env.reject('BPF_EXIT uses reserved fields');
+        if (env.cur.curframe === 0 && env.cur.refs.length)
+          env.reject(`Unreleased reference id=${env.cur.refs[0].id} alloc_insn=${env.cur.refs[0].insnIdx}`, 'BPF_EXIT instruction in main prog would lead to reference leak');
+        if (env.cur.curframe) {
+          env.insnIdx = prepareFuncExit(env);
+          doPrintState = true;
+          continue;
+        }
+        checkReturnCode(env);
+        if (!exitPath()) break;
+        continue;
+      } else {
+        const at = env.insnIdx;
+        const pred = checkCondJmp(env, insn, push);
+        env.edges[at] |= pred === 1 ? EDGE_TARGET : pred === 0 ? EDGE_FALLTHROUGH : EDGE_TARGET | EDGE_FALLTHROUGH;
+        if (pred === 1) {
+          env.insnIdx += insn.off + 1;
+          continue;
+        }
+      }
+    } else if (cls === 0) {
+      const mode = insn.code & 0xe0;
+      if (mode === 0x20 || mode === 0x40) checkLdAbs(env, insn);
+      else if (mode === 0x00) {
+        checkLdImm(env, insn);
+        env.insnIdx++;
+        env.reached[env.insnIdx] = 1;
+      } else env.reject('invalid BPF_LD mode');
+    } else {
+      env.reject(`unknown insn class ${cls}`);
+    }
+    env.insnIdx++;
+  }
+}
+
+const sizeOf = (insn: Insn): number => [4, 2, 1, 8][(insn.code & 0x18) >> 3];
+
+/** mirrors save_aux_ptr_type() */
+function saveAuxPtrType(env: Env, t: RegType): void {
+  const aux = env.aux[env.insnIdx];
+  if (aux.ptrType === -1) {
+    aux.ptrType = t;
+    return;
+  }
+  const okType = (x: number): boolean => x !== RegType.PTR_TO_CTX && x !== RegType.PTR_TO_BTF_ID;
+  if (t !== aux.ptrType && (!okType(t) || !okType(aux.ptrType))) env.reject('same insn cannot be used with different pointers');
+}
+
+/** mirrors check_atomic() / check_atomic_rmw() */
+function checkAtomic(env: Env, insn: Insn): void {
+  const ok = [0x00, 0x01, 0x50, 0x51, 0x40, 0x41, 0xa0, 0xa1, 0xe1, 0xf1];
+  if (!ok.includes(insn.imm)) {
+    if (insn.imm === 0x100 || insn.imm === 0x110) env.reject(`BPF_ATOMIC uses invalid atomic opcode ${insn.imm.toString(16).padStart(2, '0')}`);
+    env.reject(`BPF_ATOMIC uses invalid atomic opcode ${(insn.imm >>> 0).toString(16).padStart(2, '0')}`);
+  }
+  const size = sizeOf(insn);
+  if (size !== 4 && size !== 8) env.reject('invalid atomic operand size');
+  checkRegArg(env, insn.src, Op.SRC);
+  checkRegArg(env, insn.dst, Op.SRC);
+  if (insn.imm === 0xf1) checkRegArg(env, 0, Op.SRC);
+  const dt = env.regs[insn.dst].type;
+  if (dt === RegType.PTR_TO_CTX || dt === RegType.PTR_TO_PACKET || dt === RegType.PTR_TO_PACKET_META)
+    env.reject(`BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(env.regs[insn.dst])} is not allowed`);
+  let load = -1;
+  if (insn.imm & 1) {
+    load = insn.imm === 0xf1 ? 0 : insn.src;
+    checkRegArg(env, load, Op.DST);
+  }
+  checkMemAccess(env, insn.dst, insn.off, size, Access.READ, load, true, false);
+  checkMemAccess(env, insn.dst, insn.off, size, Access.WRITE, -1, true, false);
+}
+
+/** kfunc calls: only the kernel's "imm 0 must be eliminated" rule is modelled. */
+function checkKfuncCall(env: Env, insn: Insn): void {
+  if (insn.imm === 0) return;
+  for (let i = 0; i <= 5; i++) markNotInit(env.regs[i]);
+  env.reject(`calling kernel function ${insn.imm} is not supported by this model`);
+}

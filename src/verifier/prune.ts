@@ -1,0 +1,127 @@
+// State equivalence for pruning: mirrors states_equal(), func_states_equal(),
+// regsafe(), stacksafe(), refsafe() and check_ids() (kernel/bpf/verifier.c).
+// Without precision backtracking every scalar is treated as precise (sound,
+// prunes less than the kernel).
+import type { Env } from './env.js';
+import { rangeWithin, scalarEquals } from './num/scalar.js';
+import { tnumIn } from './num/tnum.js';
+import type { FuncState, StackSlot, VerifierState } from './state/frame.js';
+import { regUnknown, type RegState } from './state/reg.js';
+import { BPF_REG_SIZE, RegType, SlotType } from './state/types.js';
+
+class IdMap {
+  private m = new Map<number, number>();
+  private used = new Set<number>();
+  /** mirrors check_ids() */
+  check(oldId: number, curId: number): boolean {
+    if (!oldId) return true;
+    if (!curId) return false;
+    const v = this.m.get(oldId);
+    if (v !== undefined) return v === curId;
+    if (this.used.has(curId)) return false;
+    this.m.set(oldId, curId);
+    this.used.add(curId);
+    return true;
+  }
+}
+
+function regsExact(o: RegState, c: RegState, ids: IdMap): boolean {
+  return (
+    o.type === c.type && o.flags === c.flags && o.off === c.off && o.range === c.range && o.map === c.map &&
+    o.memSize === c.memSize && o.frameno === c.frameno && scalarEquals(o.s, c.s) && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId)
+  );
+}
+
+/** mirrors regsafe() */
+function regsafe(o: RegState, c: RegState, ids: IdMap, exact: boolean): boolean {
+  if (o.type === RegType.NOT_INIT) {
+    if (!exact || c.type === RegType.NOT_INIT) return true;
+  }
+  if (o.type !== c.type || o.flags !== c.flags) return false;
+  if (exact) return regsExact(o, c, ids);
+  const within = (): boolean => rangeWithin(o.s, c.s) && tnumIn(o.s.varOff, c.s.varOff);
+  switch (o.type) {
+    case RegType.SCALAR_VALUE:
+      return ids.check(o.id, c.id) && within();
+    case RegType.KERNEL_VALUE:
+      return true;
+    case RegType.PTR_TO_MAP_KEY:
+    case RegType.PTR_TO_MAP_VALUE:
+    case RegType.PTR_TO_MEM:
+      return o.off === c.off && o.map === c.map && o.memSize === c.memSize && within() && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
+    case RegType.PTR_TO_PACKET:
+    case RegType.PTR_TO_PACKET_META:
+      if (o.range < 0 || c.range < 0) {
+        if (o.range !== c.range) return false;
+      } else if (o.range > c.range) return false;
+      if (o.off !== c.off) return false;
+      if (!ids.check(o.id, c.id)) return false;
+      return within();
+    case RegType.PTR_TO_STACK:
+      return regsExact(o, c, ids) && o.frameno === c.frameno;
+    default:
+      return regsExact(o, c, ids);
+  }
+}
+
+const UNBOUND = regUnknown();
+
+/** mirrors scalar_reg_for_stack() */
+function scalarForStack(s: StackSlot): RegState | null {
+  if (s.slotType.every((t) => t === SlotType.SPILL) && s.spilled.type === RegType.SCALAR_VALUE) return s.spilled;
+  if (s.slotType.every((t) => t === SlotType.MISC || t === SlotType.INVALID)) return UNBOUND;
+  return null;
+}
+
+/** mirrors stacksafe() */
+function stacksafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean): boolean {
+  const oSize = o.stack.length * BPF_REG_SIZE;
+  const cSize = c.stack.length * BPF_REG_SIZE;
+  for (let i = 0; i < oSize; i++) {
+    const spi = Math.floor(i / BPF_REG_SIZE);
+    const j = i % BPF_REG_SIZE;
+    const ot = o.stack[spi].slotType[j];
+    if (exact && (i >= cSize || ot !== c.stack[spi].slotType[j])) return false;
+    if (ot === SlotType.INVALID) continue;
+    if (!exact && ot === SlotType.MISC) continue;
+    if (i >= cSize) return false;
+    const orr = scalarForStack(o.stack[spi]);
+    const crr = scalarForStack(c.stack[spi]);
+    if (orr && crr) {
+      if (!regsafe(orr, crr, ids, exact)) return false;
+      i += BPF_REG_SIZE - 1 - j;
+      continue;
+    }
+    const ct = c.stack[spi].slotType[j];
+    if (ot === SlotType.MISC && ct === SlotType.ZERO) continue;
+    if (ot !== ct) return false;
+    if (j !== BPF_REG_SIZE - 1) continue;
+    if (ot === SlotType.SPILL) {
+      if (!regsafe(o.stack[spi].spilled, c.stack[spi].spilled, ids, exact)) return false;
+    } else if (ot !== SlotType.MISC && ot !== SlotType.ZERO) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** mirrors states_equal() */
+export function statesEqual(env: Env, old: VerifierState, cur: VerifierState, exact: boolean): boolean {
+  if (old.curframe !== cur.curframe) return false;
+  const ids = new IdMap();
+  if (old.refs.length !== cur.refs.length) return false;
+  for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i].id, cur.refs[i].id)) return false;
+  for (let i = 0; i <= old.curframe; i++) {
+    const of = old.frames[i];
+    const cf = cur.frames[i];
+    if (of.callsite !== cf.callsite) return false;
+    const insnIdx = i === old.curframe ? old.insnIdx : old.frames[i + 1].callsite;
+    const live = env.aux[insnIdx]?.liveRegs ?? 0x7ff;
+    for (let r = 0; r < of.regs.length; r++) {
+      if (!(live & (1 << r))) continue;
+      if (!regsafe(of.regs[r], cf.regs[r], ids, exact)) return false;
+    }
+    if (!stacksafe(of, cf, ids, exact)) return false;
+  }
+  return true;
+}
