@@ -32,7 +32,7 @@ function readVersion(elf: ElfFile): number | undefined {
 /** Parses a BPF object already read from disk (or memory). */
 export function loadObject(bytes: Uint8Array, opts: LoadOptions = {}): BpfObject {
   const elf = parseElf(bytes);
-  return withContext(opts.objectName ? `object "${opts.objectName}"` : 'object', () => loadElf(elf, opts));
+  return opts.objectName ? withContext(`object "${opts.objectName}"`, () => loadElf(elf, opts)) : loadElf(elf, opts);
 }
 
 /** As loadObject(), from a parsed ELF file. */

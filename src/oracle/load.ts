@@ -288,7 +288,7 @@ function extInfo(p: BpfProgram, kbtf: KernelBtf): { funcInfo: FuncInfoRec[]; lin
 export async function loadObjectProgram(obj: BpfObject, prog: BpfProgram | string, opts: KernelLoadOptions = {}): Promise<KernelLoadResult> {
   const p = typeof prog === 'string' ? obj.programs.find((x) => x.name === prog) : prog;
   if (!p) throw new KfError(`no program named "${String(prog)}" (programs: ${obj.programs.map((x) => x.name).join(', ')})`);
-  return withContext(`program "${p.name}"`, async () => {
+  return withContextAsync(`program "${p.name}"`, async () => {
     if (!p.progType) throw new KfError(`section "${p.section}": unknown program type`);
     const level = logLevelOf(opts);
     const attach = attachBtfId(p.section);
@@ -345,6 +345,16 @@ export async function loadObjectProgram(obj: BpfObject, prog: BpfProgram | strin
       }
     }
   });
+}
+
+/** withContext() for async work. */
+async function withContextAsync<T>(ctx: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof KfError) throw e.wrap(ctx);
+    throw e;
+  }
 }
 
 /** Runs a loaded program with BPF_PROG_TEST_RUN: { retval, durationNs (per run), dataOut }. */

@@ -144,6 +144,21 @@ describe('bad BTF messages', () => {
     expect(() => parseBtf(b.build(false))).toThrow("BTF: type [2] STRUCT 'foo': member 2 refers to type 99999 beyond the last type 2");
   });
 
+  it('checks FUNC targets and linkages', () => {
+    const b = new BtfBuilder();
+    const int = b.int('int', 4, true);
+    b.func('f', int);
+    expect(() => parseBtf(b.build())).toThrow("BTF: type [2] FUNC 'f': type 1 is not a FUNC_PROTO");
+    const b2 = new BtfBuilder();
+    const i2 = b2.int('int', 4, true);
+    b2.func('g', b2.funcProto(i2, [['x', i2]]), 3);
+    expect(() => parseBtf(b2.build())).toThrow("BTF: type [3] FUNC 'g': unknown linkage 3");
+    const b3 = new BtfBuilder();
+    const i3 = b3.int('int', 4, true);
+    b3.type('v', 14, 0, false, i3, [7]);
+    expect(() => parseBtf(b3.build())).toThrow("BTF: type [2] VAR 'v': unknown linkage 7");
+  });
+
   it('rejects header and section damage', () => {
     const b = new BtfBuilder();
     b.int('int', 4, true);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EM_BPF, SHT_NOBITS, SHT_REL, SHT_SYMTAB, STT_FUNC, parseElf, toWriteInput, writeElf } from '../../src/elf/index.js';
 import { KfError } from '../../src/util/errors.js';
-import { HAVE_CLANG, HAVE_READELF, ROOT, exampleObjects, readExample, run } from './tools.js';
+import { HAVE_CLANG, HAVE_OBJDUMP, HAVE_READELF, ROOT, exampleObjects, needs, readExample, run } from './tools.js';
 
 const objs = exampleObjects();
 
@@ -51,7 +51,7 @@ describe('parseElf on the example objects', () => {
       }
     });
 
-    it.skipIf(!HAVE_READELF)(`${name}: sections and symbols agree with llvm-readelf-19`, () => {
+    it.skipIf(!HAVE_READELF)(`${name}: sections and symbols agree with llvm-readelf-19${needs('llvm-readelf-19', HAVE_READELF)}`, () => {
       const path = join(ROOT, 'examples/build', name);
       const f = parseElf(readExample(name));
       const ours = f.sections.slice(1).map((s) => `${s.index} ${s.name} ${s.size.toString(16).padStart(6, '0')}`);
@@ -94,7 +94,7 @@ describe('writeElf', () => {
     });
   }
 
-  it.skipIf(!HAVE_READELF)('llvm-readelf-19 lists the same sections, symbols and relocations for written files', () => {
+  it.skipIf(!HAVE_READELF || !HAVE_OBJDUMP)(`llvm-readelf-19 and llvm-objdump-19 show the same sections, symbols, relocations and code for written files${needs('llvm-readelf-19/llvm-objdump-19', HAVE_READELF && HAVE_OBJDUMP)}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'kf-elf-'));
     try {
       for (const name of objs) {
@@ -133,7 +133,7 @@ describe('writeElf', () => {
   });
 });
 
-describe.skipIf(!HAVE_CLANG)('big-endian objects from clang-19 -target bpfeb', () => {
+describe.skipIf(!HAVE_CLANG)(`big-endian objects from clang-19 -target bpfeb${needs('clang-19', HAVE_CLANG)}`, () => {
   it('parses the same sections and symbols as the little-endian build', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kf-elf-'));
     try {

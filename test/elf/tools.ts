@@ -72,3 +72,6 @@ export function withLoaded<T>(obj: string, fn: (pin: string, names: string[]) =>
     rmSync(pin, { recursive: true, force: true });
   }
 }
+
+/** Suffix for test titles that names the missing tool when a test is skipped. */
+export const needs = (tool: string, have: boolean): string => (have ? '' : ` [skipped: ${tool} missing]`);

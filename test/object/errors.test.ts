@@ -20,7 +20,7 @@ describe('loader errors carry context', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(KfError);
-    expect((err as KfError).message).toBe('object: section "kprobe/do_nanosleep": relocation 0: reference to "foo": symbol is undefined');
+    expect((err as KfError).message).toBe('section "kprobe/do_nanosleep": relocation 0: reference to "foo": symbol is undefined');
   });
 
   it('static programs are rejected as libbpf does', () => {

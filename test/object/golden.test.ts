@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseElf } from '../../src/elf/index.js';
 import { disasmLlvm } from '../../src/isa/disasm-llvm.js';
 import { decodeSection } from '../../src/object/index.js';
-import { BUILD, HAVE_OBJDUMP, exampleObjects, readExample, run } from '../elf/tools.js';
+import { BUILD, HAVE_OBJDUMP, exampleObjects, needs, readExample, run } from '../elf/tools.js';
 
 const goldenPath = (obj: string) => join(BUILD, obj.replace(/\.bpf\.o$/, '.objdump.txt'));
 
@@ -31,7 +31,7 @@ function parseObjdump(text: string): Map<string, [number, string][]> {
 
 describe('golden llvm-objdump-19 output', () => {
   for (const obj of exampleObjects()) {
-    it.skipIf(!HAVE_OBJDUMP)(`${obj}: llvm-objdump-19 still prints the golden text`, () => {
+    it.skipIf(!HAVE_OBJDUMP)(`${obj}: llvm-objdump-19 still prints the golden text${needs('llvm-objdump-19', HAVE_OBJDUMP)}`, () => {
       const now = run('llvm-objdump-19', ['-d', '--no-show-raw-insn', obj], BUILD);
       if (process.env.UPDATE_GOLDEN) writeFileSync(goldenPath(obj), now);
       expect(now).toBe(readFileSync(goldenPath(obj), 'utf8'));

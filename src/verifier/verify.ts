@@ -1,0 +1,137 @@
+// The verifier's entry point: mirrors bpf_check() (kernel/bpf/verifier.c).
+import type { Insn } from '../isa/insn.js';
+import { KfError } from '../util/errors.js';
+import { markPtr } from './check/regs.js';
+import { checkCfg, checkSubprogs, computeLiveRegs, isKfuncCall, isPseudoCall, resolveLdImm64 } from './cfg.js';
+import { Env, Reject } from './env.js';
+import { doCheck } from './explore.js';
+import { newFrame } from './state/frame.js';
+import type { MapDesc } from './state/reg.js';
+import { MAX_BPF_STACK, MAX_CALL_FRAMES, RegType } from './state/types.js';
+
+export interface VerifyProgram {
+  insns: readonly Insn[];
+  progType: number;
+  /** Maps by the fd that BPF_PSEUDO_MAP_FD / MAP_VALUE loads name. */
+  maps?: ReadonlyMap<number, MapDesc> | readonly MapDesc[];
+  /** prog_flags: BPF_F_STRICT_ALIGNMENT (1), BPF_F_TEST_STATE_FREQ (8). */
+  flags?: number;
+}
+
+export interface VerifyOptions {
+  /** 0 none, 1 the failing path, 2 everything; | 4 adds the statistics lines. */
+  logLevel?: number;
+}
+
+export interface VerifyResult {
+  accepted: boolean;
+  /** The error line (the last line the kernel would print before the statistics). */
+  error?: string;
+  log: string;
+  processed: number;
+  totalStates: number;
+  peakStates: number;
+  maxStatesPerInsn: number;
+  /** Stack depth per subprogram. */
+  stackDepth: number[];
+  /** 1 for every instruction some path reached. */
+  reached: Uint8Array;
+  /** Conditional jumps: bit 0 fall-through taken, bit 1 target taken. */
+  edges: Uint8Array;
+  timeUs: number;
+}
+
+/** mirrors check_max_stack_depth_subprog() from the main program. */
+function checkMaxStackDepth(env: Env): void {
+  const sp = env.subprogs;
+  const insns = env.insns;
+  const round = (d: number): number => Math.ceil(d / 16) * 16;
+  const endOf = (idx: number): number => (idx + 1 < sp.length ? sp[idx + 1].start : insns.length);
+  let depth = 0, frame = 0, idx = 0, i = 0;
+  const retInsn: number[] = [];
+  const retProg: number[] = [];
+  for (;;) {
+    // process_func
+    depth += round(sp[idx].stackDepth);
+    if (depth > MAX_BPF_STACK) env.reject(`combined stack size of ${frame + 1} calls is ${depth}. Too large`);
+    let called = false;
+    // continue_func
+    for (;;) {
+      const end = endOf(idx);
+      for (; i < end; i++) {
+        if (!isPseudoCall(insns[i])) continue;
+        retInsn[frame] = i + 1;
+        retProg[frame] = idx;
+        const next = i + insns[i].imm + 1;
+        const sidx = sp.findIndex((s) => s.start === next);
+        if (sidx < 0) throw new KfError(`internal: no subprogram at insn ${next}`);
+        i = next;
+        idx = sidx;
+        frame++;
+        if (frame >= MAX_CALL_FRAMES) env.reject(`the call stack of ${frame} frames is too deep !`);
+        called = true;
+        break;
+      }
+      if (called) break;
+      if (frame === 0) return;
+      depth -= round(sp[idx].stackDepth);
+      frame--;
+      i = retInsn[frame];
+      idx = retProg[frame];
+    }
+  }
+}
+
+export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyResult {
+  const t0 = typeof performance !== 'undefined' ? performance.now() : Date.now();
+  const level = opts.logLevel ?? 0;
+  const maps = new Map<number, MapDesc>();
+  if (prog.maps) {
+    if (Array.isArray(prog.maps)) for (const m of prog.maps as readonly MapDesc[]) maps.set(m.fd, m);
+    else for (const [k, v] of prog.maps as ReadonlyMap<number, MapDesc>) maps.set(k, v);
+  }
+  if (!Number.isInteger(prog.progType) || prog.progType < 0) throw new KfError(`invalid program type ${prog.progType}`);
+  const env = new Env(prog.insns, prog.progType, maps, level, prog.flags ?? 0);
+  let error: string | undefined;
+  try {
+    checkSubprogs(env);
+    resolveLdImm64(env);
+    checkCfg(env);
+    computeLiveRegs(env);
+    const f0 = newFrame(0, -1, 0);
+    markPtr(f0.regs[1], RegType.PTR_TO_CTX);
+    markPtr(f0.regs[10], RegType.PTR_TO_STACK);
+    env.cur = { frames: [f0], curframe: 0, refs: [], parent: null, branches: 1, insnIdx: 0, mayGotoDepth: 0 };
+    env.scratch.all();
+    doCheck(env);
+    checkMaxStackDepth(env);
+    for (let i = 0; i < env.insns.length; i++)
+      if (env.reached[i] && isKfuncCall(env.insns[i]) && env.insns[i].imm === 0)
+        env.reject('invalid kernel function call not eliminated in verifier pass');
+  } catch (e) {
+    if (!(e instanceof Reject)) throw e;
+    error = e.line;
+  }
+  const timeUs = Math.round(((typeof performance !== 'undefined' ? performance.now() : Date.now()) - t0) * 1000);
+  const stackDepth = env.subprogs.map((s) => s.stackDepth);
+  if (level & 4) {
+    env.log.write(`verification time ${timeUs} usec\n`);
+    env.log.write(`stack depth ${stackDepth.join('+')}\n`);
+  }
+  env.log.write(
+    `processed ${env.insnProcessed} insns (limit 1000000) max_states_per_insn ${env.maxStatesPerInsn} total_states ${env.totalStates} peak_states ${env.peakStates} mark_read 0\n`,
+  );
+  return {
+    accepted: error === undefined,
+    error,
+    log: env.log.toString(),
+    processed: env.insnProcessed,
+    totalStates: env.totalStates,
+    peakStates: env.peakStates,
+    maxStatesPerInsn: env.maxStatesPerInsn,
+    stackDepth,
+    reached: env.reached,
+    edges: env.edges,
+    timeUs,
+  };
+}
