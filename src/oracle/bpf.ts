@@ -15,6 +15,7 @@ export const BPF_MAP_LOOKUP_ELEM = 1;
 export const BPF_MAP_UPDATE_ELEM = 2;
 export const BPF_PROG_LOAD = 5;
 export const BPF_PROG_TEST_RUN = 10;
+export const BPF_OBJ_GET_INFO_BY_FD = 15;
 export const BPF_BTF_LOAD = 18;
 export const BPF_MAP_FREEZE = 22;
 
@@ -323,6 +324,70 @@ export async function progTestRun(progFd: number, a: TestRunAttr = {}): Promise<
     durationNs: attr.readUInt32LE(36),
     dataOut: new Uint8Array(dataOut.buffer, dataOut.byteOffset, outLen),
     ctxOut: new Uint8Array(ctxOut.buffer, ctxOut.byteOffset, ctxLen),
+  };
+}
+
+export interface ProgInfo {
+  readonly type: number;
+  readonly id: number;
+  /** bpf_prog_calc_tag(): 16 hex digits, as bpftool prints it. */
+  readonly tag: string;
+  readonly jitedLen: number;
+  readonly xlatedLen: number;
+  readonly name: string;
+  readonly btfId: number;
+  readonly nrFuncInfo: number;
+  readonly nrLineInfo: number;
+  readonly runTimeNs: bigint;
+  readonly runCnt: bigint;
+  /** env->insn_processed of the load (the log's `processed N insns`). */
+  readonly verifiedInsns: number;
+  /** The program after the verifier's rewrites (bpftool prog dump xlated), when asked for. */
+  readonly xlated?: Uint8Array;
+}
+
+/** BPF_OBJ_GET_INFO_BY_FD on a program: struct bpf_prog_info, optionally with the xlated instructions. */
+export async function progInfo(fd: number, opts: { xlated?: boolean } = {}): Promise<ProgInfo> {
+  const sys = await getSys();
+  const get = (info: Buffer): void => {
+    // struct { bpf_fd @0, info_len @4, info @8 }
+    const attr = Buffer.alloc(16);
+    attr.writeUInt32LE(fd, 0);
+    attr.writeUInt32LE(info.length, 4);
+    attr.writeBigUInt64LE(sys.address(info), 8);
+    const r = sys.bpf(BPF_OBJ_GET_INFO_BY_FD, attr);
+    if (r.ret < 0) throw bpfError('BPF_OBJ_GET_INFO_BY_FD', r.errno, `fd ${fd}`);
+  };
+  // struct bpf_prog_info: type @0, id @4, tag[8] @8, jited_prog_len @16, xlated_prog_len @20,
+  //   jited_prog_insns @24, xlated_prog_insns @32, name[16] @64, btf_id @128,
+  //   nr_func_info @144, nr_line_info @148, run_time_ns @192, run_cnt @200, verified_insns @216
+  const info = Buffer.alloc(232);
+  get(info);
+  let xlated: Uint8Array | undefined;
+  if (opts.xlated) {
+    const len = info.readUInt32LE(20);
+    const buf = Buffer.alloc(len);
+    const again = Buffer.alloc(232);
+    again.writeUInt32LE(len, 20);
+    again.writeBigUInt64LE(sys.address(buf), 32);
+    get(again);
+    xlated = new Uint8Array(buf.buffer, buf.byteOffset, Math.min(len, again.readUInt32LE(20)));
+  }
+  const nameEnd = info.indexOf(0, 64);
+  return {
+    type: info.readUInt32LE(0),
+    id: info.readUInt32LE(4),
+    tag: info.subarray(8, 16).toString('hex'),
+    jitedLen: info.readUInt32LE(16),
+    xlatedLen: info.readUInt32LE(20),
+    name: info.subarray(64, nameEnd < 0 || nameEnd > 80 ? 80 : nameEnd).toString('latin1'),
+    btfId: info.readUInt32LE(128),
+    nrFuncInfo: info.readUInt32LE(144),
+    nrLineInfo: info.readUInt32LE(148),
+    runTimeNs: info.readBigUInt64LE(192),
+    runCnt: info.readBigUInt64LE(200),
+    verifiedInsns: info.readUInt32LE(216),
+    ...(xlated && { xlated }),
   };
 }
 

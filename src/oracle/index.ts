@@ -9,13 +9,14 @@ export {
   btfLoad,
   progLoad,
   progTestRun,
+  progInfo,
   closeFd,
   BPF_LOG_LEVEL1,
   BPF_LOG_LEVEL2,
   BPF_LOG_STATS,
   MAX_LOG_SIZE,
 } from './bpf.js';
-export type { MapCreateAttr, ProgLoadAttr, ProgLoadResult, LoadResult, TestRunAttr, TestRunResult, FuncInfoRec, LineInfoRec } from './bpf.js';
+export type { ProgInfo, MapCreateAttr, ProgLoadAttr, ProgLoadResult, LoadResult, TestRunAttr, TestRunResult, FuncInfoRec, LineInfoRec } from './bpf.js';
 export { loadObjectProgram, loadRawProgram, testRun, vmlinuxBtf, kernelVersionCode, VMLINUX_BTF_PATH } from './load.js';
 export type { KernelLoadOptions, KernelLoadResult, KernelMap } from './load.js';
 export { parseLogStats, errorLine } from './log.js';

@@ -66,7 +66,6 @@ export function insnText(insns: readonly Insn[], i: number): string {
     if (mode === 0x00 && sz === 3) {
       const hi = i + 1 < insns.length ? BigInt.asUintN(32, BigInt(insns[i + 1].imm)) : 0n;
       const v = (hi << 32n) | BigInt.asUintN(32, BigInt(x.imm));
-      if (x.src === 4) return `${c} r${x.dst} = ${sgn(x.imm)}`;
       return `${c} r${x.dst} = 0x${v.toString(16)}`;
     }
     return `BUG_ld_${hx(x.code)}`;

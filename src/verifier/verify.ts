@@ -114,6 +114,8 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
   }
   const timeUs = Math.round(((typeof performance !== 'undefined' ? performance.now() : Date.now()) - t0) * 1000);
   const stackDepth = env.subprogs.map((s) => s.stackDepth);
+  // A successful level-1 load keeps only the statistics (the paths were all popped).
+  if (error === undefined && (level & 3) === 1) env.log.reset(0);
   if (level & 4) {
     env.log.write(`verification time ${timeUs} usec\n`);
     env.log.write(`stack depth ${stackDepth.join('+')}\n`);

@@ -36,6 +36,12 @@ describe.skipIf(!HAVE_CLANG)(`legacy maps, ksym variables, shared static subprog
     expect(x.externCalls.map((e) => [e.name, e.kind, x.insns[e.index].src])).toEqual([['bpf_prog_active', 'var', 3]]);
     const fe = o.programs.find((p) => p.name === 'fentry_prog')!;
     expect([fe.progTypeName, fe.expectedAttachType]).toEqual(['TRACING', 24]);
+    // CO-RE records are kept (not applied): t->tgid is field 1 of task_struct___kf, byte_off (kind 0).
+    expect(fe.coreRelos).toHaveLength(1);
+    const cr = fe.coreRelos[0];
+    expect([o.btf!.nameOf(cr.typeId), cr.access, cr.kind]).toEqual(['task_struct___kf', '0:1', 0]);
+    expect(fe.insns[cr.insn].code).toBe(0x61); // the ldxw of t->tgid, offset 4 as compiled
+    expect(fe.insns[cr.insn].off).toBe(4);
     for (const p of [x, fe]) {
       expect(p.subprogs.map((s) => s.name)).toEqual([p.name, 'helper']);
       const call = p.insns.findIndex((i) => i.code === 0x85 && i.src === 1);

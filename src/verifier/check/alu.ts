@@ -133,6 +133,7 @@ function checkMov(env: Env, insn: Insn, is64: boolean, srcX: boolean): void {
     copyInto(dst, src);
   } else {
     markUnknown(dst);
+    dst.s = scalarAlu('mov', false, dst.s, dst.s);
   }
 }
 

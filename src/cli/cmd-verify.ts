@@ -1,0 +1,79 @@
+// kfinline verify FILE.o [--prog NAME] [--log-level 0|1|2] [--json]
+// kfinline verify --cases FILE.jsonl [--json]
+//
+// Exit 0 when every selected program is accepted, 1 otherwise.
+
+import { readFileSync } from 'node:fs';
+import { insnsFromHex } from '../isa/codec.js';
+import { verify, type VerifyResult } from '../verifier/verify.js';
+import { KfError } from '../util/errors.js';
+import { parseArgs } from './args.js';
+import { toJson } from './files.js';
+import type { Io } from './io.js';
+import { loadPrograms } from './programs.js';
+
+export function summary(prog: string, r: VerifyResult) {
+  return {
+    prog,
+    accepted: r.accepted,
+    error: r.error ?? null,
+    processed: r.processed,
+    states: r.totalStates,
+    peak_states: r.peakStates,
+    max_states_per_insn: r.maxStatesPerInsn,
+    stack_depth: r.stackDepth.reduce((a, b) => a + b, 0),
+    time_us: r.timeUs,
+  };
+}
+
+export async function verifyCommand(argv: string[], io: Io): Promise<number> {
+  const args = parseArgs(argv, { values: ['prog', 'log-level', 'cases'] });
+  const level = args.int('log-level', 0);
+  if (level < 0 || level > 2) throw new KfError('--log-level must be 0, 1 or 2');
+  const json = args.has('json');
+  const cases = args.get('cases');
+  if (cases) {
+    let allOk = true;
+    const lines = readFileSync(cases, 'utf8').split('\n');
+    for (let ln = 0; ln < lines.length; ln++) {
+      const line = lines[ln].trim();
+      if (!line) continue;
+      let c: { descr?: string; insns?: string; prog_type?: number; flags?: number };
+      try {
+        c = JSON.parse(line);
+      } catch {
+        throw new KfError(`${cases}: line ${ln + 1}: not JSON`);
+      }
+      const descr = c.descr ?? `line ${ln + 1}`;
+      try {
+        const insns = insnsFromHex(c.insns ?? '');
+        const r = verify({ insns, progType: c.prog_type ?? 0, flags: c.flags ?? 0 }, { logLevel: level ? level : 1 });
+        if (!r.accepted) allOk = false;
+        io.out(toJson({ descr, accepted: r.accepted, error: r.error ?? null, processed: r.processed }));
+      } catch (e) {
+        if (!(e instanceof KfError)) throw e;
+        allOk = false;
+        io.out(toJson({ descr, accepted: false, error: e.message, processed: 0 }));
+      }
+    }
+    return allOk ? 0 : 1;
+  }
+  const path = args.positional[0];
+  if (!path) throw new KfError('verify: missing FILE.o (or --cases FILE.jsonl)');
+  const { programs } = loadPrograms(path, args.get('prog'));
+  let allOk = true;
+  for (const { prog, linked } of programs) {
+    const r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, { logLevel: level ? level | 4 : 4 });
+    if (!r.accepted) allOk = false;
+    if (json) {
+      io.out(toJson(summary(prog.name, r)));
+      continue;
+    }
+    if (level > 0) io.out(r.log.trimEnd());
+    else if (!r.accepted) io.out(r.log.trimEnd().split('\n').slice(-4).join('\n'));
+    io.out(
+      `${prog.name}: ${r.accepted ? 'accepted' : `REJECTED: ${r.error}`} (processed ${r.processed} insns, ${r.totalStates} states, peak ${r.peakStates}, stack depth ${r.stackDepth.join('+')})`,
+    );
+  }
+  return allOk ? 0 : 1;
+}

@@ -1,0 +1,45 @@
+// Loading object programs for the commands that verify or run them: the
+// object is read, each selected program linked against the model kernel.
+
+import { basename } from 'node:path';
+import { createMaps, linkProgram, type LinkedProgram } from '../kernel/link.js';
+import { ModelKernel } from '../kernel/model.js';
+import { loadObject, type BpfObject, type BpfProgram } from '../object/index.js';
+import { AddressSpace } from '../vm/memory.js';
+import { withContext } from '../util/errors.js';
+import { selectPrograms } from './cmd-disasm.js';
+import { readInput } from './files.js';
+
+export interface ObjectPrograms {
+  readonly path: string;
+  readonly obj: BpfObject;
+  readonly programs: { prog: BpfProgram; linked: LinkedProgram }[];
+}
+
+export function objectName(path: string): string {
+  return basename(path).replace(/\.(bpf\.)?o$/, '');
+}
+
+/** Kfunc name → model BTF id, from a throwaway model kernel. */
+let kfuncIdsCache: ReadonlyMap<string, number> | undefined;
+export function modelKfuncIds(): ReadonlyMap<string, number> {
+  if (!kfuncIdsCache) kfuncIdsCache = new ModelKernel(new AddressSpace()).kfuncIds;
+  return kfuncIdsCache;
+}
+
+export function loadPrograms(path: string, progName?: string): ObjectPrograms {
+  const obj = withContext(path, () => loadObject(readInput(path), { objectName: objectName(path) }));
+  const ids = modelKfuncIds();
+  const programs = selectPrograms(obj, progName).map((prog) => ({
+    prog,
+    linked: withContext(path, () => linkProgram(obj, prog, (n) => ids.get(n))),
+  }));
+  return { path, obj, programs };
+}
+
+/** A fresh model kernel with the linked program's maps created. */
+export function kernelFor(linked: LinkedProgram): ModelKernel {
+  const k = new ModelKernel(new AddressSpace());
+  createMaps(k, linked.maps);
+  return k;
+}
