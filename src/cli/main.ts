@@ -7,6 +7,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   disasm: { summary: 'disasm FILE.o [--prog NAME] [--syntax kernel|llvm]', load: async () => (await import('./cmd-disasm.js')).disasmCommand },
   asm: { summary: 'asm FILE.s -o FILE.o [--syntax kernel|ubpf]', load: async () => (await import('./cmd-asm.js')).asmCommand },
   verify: { summary: 'verify FILE.o [--prog NAME] [--log-level 0|1|2] | verify --cases FILE.jsonl', load: async () => (await import('./cmd-verify.js')).verifyCommand },
+  stats: { summary: 'stats FILE.o... [-o table|csv] [-C A.csv B.csv]', load: async () => (await import('./cmd-stats.js')).statsCommand },
   btf: { summary: 'btf dump FILE | btf find NAME [--kind KIND] [--file FILE]', load: async () => (await import('./cmd-btf.js')).btfCommand },
 };
 

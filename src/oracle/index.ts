@@ -22,3 +22,5 @@ export type { KernelLoadOptions, KernelLoadResult, KernelMap } from './load.js';
 export { parseLogStats, errorLine } from './log.js';
 export type { LogStats } from './log.js';
 export { errnoName } from './errno.js';
+export { parseVerifierCases, loadVerifierCase, testVerifierProgFlags, caseProgType } from './cases.js';
+export type { VerifierCase } from './cases.js';

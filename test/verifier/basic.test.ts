@@ -2,8 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { insnsFromHex } from '../../src/isa/codec.js';
 import { verify } from '../../src/verifier/index.js';
 
-// r0 = 0; if r1 == 0 goto +1; r0 = 1; exit  (socket filter)
-const BRANCH = 'b70000000000000015010100000000000b700000001000000' + '95000000000000000';
 
 describe('verify', () => {
   it('records reached instructions and taken edges', () => {
@@ -14,7 +12,6 @@ describe('verify', () => {
     expect(r.edges[1]).toBe(3);
     expect(r.log).toContain('0: R1=ctx() R10=fp0');
     expect(r.log).toMatch(/processed \d+ insns/);
-    expect(BRANCH.length).toBeGreaterThan(0);
   });
   it('rejects reading an uninitialised register with the kernel wording', () => {
     const r = verify({ insns: insnsFromHex('bf20000000000000' + '9500000000000000'), progType: 1 }, { logLevel: 1 });
