@@ -124,7 +124,8 @@ export function stripCmd(obj: string, lib: string, o: BuildOptions = {}, keepBtf
 export function bpfCompileCmd(src: string, obj: string, o: BuildOptions = {}): Cmd {
   return {
     tool: tools(o).clang,
-    args: [...BPF_CFLAGS, ...(o.keepBtf ? ['-g'] : []), ...incs(o), '-c', src, '-o', obj],
+    // -fdebug-prefix-map: the source path that .BTF.ext line info keeps is relative (reproducible objects)
+    args: [...BPF_CFLAGS, ...(o.keepBtf ? ['-g', ...(o.cwd ? [`-fdebug-prefix-map=${o.cwd}=.`] : [])] : []), ...incs(o), '-c', src, '-o', obj],
     cwd: o.cwd,
     what: 'compile to BPF',
   };

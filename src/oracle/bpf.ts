@@ -99,7 +99,7 @@ export async function mapUpdateElem(fd: number, key: Uint8Array, value: Uint8Arr
   const k = Buffer.from(key);
   const v = Buffer.from(value);
   const r = sys.bpf(BPF_MAP_UPDATE_ELEM, elemAttr(sys, fd, k, v, flags));
-  if (r.ret < 0) throw bpfError('BPF_MAP_UPDATE_ELEM', r.errno, `map fd ${fd}`);
+  if (r.ret < 0) throw bpfError('BPF_MAP_UPDATE_ELEM', r.errno, `map fd ${fd}${r.errno === EPERM ? ' (frozen?)' : ''}`, false);
 }
 
 /** BPF_MAP_LOOKUP_ELEM: the value (valueSize bytes; per-CPU maps need valueSize*ncpus), undefined when absent. */
@@ -121,7 +121,7 @@ export async function mapFreeze(fd: number): Promise<void> {
   const attr = Buffer.alloc(8);
   attr.writeUInt32LE(fd, 0);
   const r = sys.bpf(BPF_MAP_FREEZE, attr);
-  if (r.ret < 0) throw bpfError('BPF_MAP_FREEZE', r.errno, `map fd ${fd}`);
+  if (r.ret < 0) throw bpfError('BPF_MAP_FREEZE', r.errno, `map fd ${fd}`, false);
 }
 
 // ---------------------------------------------------------------- BTF

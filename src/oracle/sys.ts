@@ -74,10 +74,14 @@ export async function getSys(): Promise<Sys> {
   return s;
 }
 
-/** KfError for a failed command: "bpf(BPF_MAP_CREATE): EINVAL (22)". Permission errors say bpf() is unavailable. */
-export function bpfError(cmdName: string, errno: number, detail?: string): KfError {
+/**
+ * KfError for a failed command: "bpf(BPF_MAP_CREATE) failed: EINVAL (22): ...".
+ * EPERM says bpf() is unavailable, except where it is a normal answer
+ * (updating a frozen map).
+ */
+export function bpfError(cmdName: string, errno: number, detail?: string, epermMeansUnavailable = true): KfError {
   const e = `${errnoName(errno)} (${errno})`;
-  if (errno === 1) return new KfError(`bpf() unavailable: bpf(${cmdName}) not permitted (${e}): needs root or CAP_BPF/CAP_SYS_ADMIN`);
+  if (errno === 1 && epermMeansUnavailable) return new KfError(`bpf() unavailable: bpf(${cmdName}) not permitted (${e}): needs root or CAP_BPF/CAP_SYS_ADMIN`);
   if (errno === 38) return new KfError(`bpf() unavailable: kernel has no bpf() system call (${e})`);
   return new KfError(`bpf(${cmdName}) failed: ${e}${detail ? `: ${detail}` : ''}`);
 }

@@ -1,0 +1,93 @@
+// The whole inlining pipeline for one program (isolated mode, as the RFC):
+//   1. one instance of the body per inlinable call site, appended;
+//   2. verification, which also verifies each instance in isolation at its
+//      call and records per instruction what was reached and which edges
+//      were taken;
+//   3. the rewrite: per-instance dead code removal and splice;
+//   4. verification of the rewritten program (which must pass again).
+
+import type { Insn } from '../isa/insn.js';
+import { Class, JmpOp, LD_IMM64 } from '../isa/opcode.js';
+import { KfError } from '../util/errors.js';
+import { verify, type VerifyProgram, type VerifyResult } from '../verifier/verify.js';
+import { makeInstances, type WithInstances } from './instances.js';
+import type { KfuncBody, KfuncLibrary } from './library.js';
+import { rewriteInstances, type SiteReport } from './rewrite.js';
+
+export type InlineMode = 'isolated';
+
+export interface InlineOptions {
+  readonly mode?: InlineMode;
+  /** Per-instance dead code removal (default true). */
+  readonly dce?: boolean;
+  /** Log level of both verifications (default 0). */
+  readonly logLevel?: number;
+  /** Per-site decision; true inlines, a string is the reason not to. Default: inline everything. */
+  readonly want?: (site: number, kfunc: string) => boolean | string;
+}
+
+export interface InlineResult {
+  /** Verification of the program with its instances. */
+  readonly verified: VerifyResult;
+  /** The program with its instances, as verified. */
+  readonly withInstances: WithInstances;
+  /** The rewritten program. */
+  readonly insns: Insn[];
+  /** Old slot → new slot. */
+  readonly map: Int32Array;
+  readonly sites: SiteReport[];
+  /** Verification of the rewritten program. */
+  readonly reverified: VerifyResult;
+  /** Where the inlined bodies sit in the rewritten program: [start, end). */
+  readonly inlined: { start: number; end: number; kfunc: string; btfId: number }[];
+}
+
+/** First slots of the subprograms of a program (0 and every bpf-to-bpf call or function-address target). */
+export function subprogStarts(insns: readonly Insn[], end = insns.length): number[] {
+  const s = new Set<number>([0]);
+  for (let i = 0; i < end; i++) {
+    const x = insns[i];
+    if (x.code === (Class.JMP | JmpOp.CALL) && x.src === 1) s.add(i + x.imm + 1);
+    else if (x.code === LD_IMM64 && x.src === 4) s.add(i + x.imm + 1);
+    if (x.code === LD_IMM64) i++;
+  }
+  return [...s].filter((v) => v >= 0 && v < end).sort((a, b) => a - b);
+}
+
+/** Bodies of a library by the BTF id a call to them carries. */
+export function bodiesById(lib: KfuncLibrary): Map<number, KfuncBody> {
+  const m = new Map<number, KfuncBody>();
+  for (const b of lib.bodies.values()) m.set(b.btfId, b);
+  return m;
+}
+
+export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: InlineOptions = {}): InlineResult {
+  const mode = opts.mode ?? 'isolated';
+  if (mode !== 'isolated') throw new KfError(`inline mode "${String(mode)}" is not implemented`);
+  const byId = bodiesById(lib);
+  const w = makeInstances(prog.insns, (x) => (x.off === 0 ? byId.get(x.imm) : undefined));
+  const verifyOpts = {
+    logLevel: opts.logLevel ?? 0,
+    instances: { progLen: w.progLen, list: w.instances },
+  };
+  const verified = verify({ ...prog, insns: w.insns }, verifyOpts as Parameters<typeof verify>[1]);
+  if (!verified.accepted) {
+    throw new KfError(`the program is rejected by the verifier: ${verified.error}`);
+  }
+  const starts = subprogStarts(prog.insns);
+  const callerDepth = (site: number): number => {
+    let k = 0;
+    while (k + 1 < starts.length && starts[k + 1] <= site) k++;
+    return verified.stackDepth[k] ?? 0;
+  };
+  const r = rewriteInstances(w, verified, { dce: opts.dce ?? true, callerDepth, ...(opts.want && { want: opts.want }) });
+  // The spliced regions are kernel code: the re-verification checks them in
+  // the kernel's terms (KERNEL_VALUE) and gives r0 the kfunc's return type at
+  // their end, as the call they replace did.
+  const inlined = r.sites
+    .filter((s) => s.inlined)
+    .map((s) => ({ start: r.map[s.site], end: r.map[s.site] + s.replacedBy, kfunc: s.kfunc, btfId: prog.insns[s.site].imm }));
+  const reverifyOpts = { logLevel: opts.logLevel ?? 0, inlined };
+  const reverified = verify({ ...prog, insns: r.insns }, reverifyOpts as Parameters<typeof verify>[1]);
+  return { verified, withInstances: w, insns: r.insns, map: r.map, sites: r.sites, reverified, inlined };
+}
