@@ -8,6 +8,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   asm: { summary: 'asm FILE.s -o FILE.o [--syntax kernel|ubpf]', load: async () => (await import('./cmd-asm.js')).asmCommand },
   verify: { summary: 'verify FILE.o [--prog NAME] [--log-level 0|1|2] | verify --cases FILE.jsonl', load: async () => (await import('./cmd-verify.js')).verifyCommand },
   stats: { summary: 'stats FILE.o... [-o table|csv] [-C A.csv B.csv]', load: async () => (await import('./cmd-stats.js')).statsCommand },
+  inline: { summary: 'inline FILE.o [--prog NAME] [--kfuncs LIB.o] [--mode isolated] [--no-dce] [--dump xlated|llvm] [-o OUT.o]', load: async () => (await import('./cmd-inline.js')).inlineCommand },
+  demo: { summary: 'demo [FILE.o] [--prog NAME] [--engine interp|jit] [--repeat N]', load: async () => (await import('./cmd-demo.js')).demoCommand },
   btf: { summary: 'btf dump FILE | btf find NAME [--kind KIND] [--file FILE]', load: async () => (await import('./cmd-btf.js')).btfCommand },
 };
 

@@ -101,6 +101,9 @@ export abstract class BpfMap {
     return this.update(k, v, flags);
   }
 
+  /** Every element as (key hex, value bytes), in key order: what `bpftool map dump` would list. */
+  abstract entries(): [string, Uint8Array][];
+
   private scratchRegion: Region | undefined;
   private scratch(b: Uint8Array, size: number, what: string, at = 0): number {
     if (b.length !== size) throw new KfError(`map "${this.name}": ${what} has ${b.length} bytes, expected ${size}`);
@@ -140,6 +143,15 @@ export class ArrayMap extends BpfMap {
   /** Address of element `index` on `cpu`. */
   elemAddr(index: number, cpu = 0): number {
     return this.valueRegion.base + (index * this.nrCpus + cpu) * this.elemSize;
+  }
+
+  entries(): [string, Uint8Array][] {
+    const out: [string, Uint8Array][] = [];
+    for (let i = 0; i < this.spec.maxEntries; i++) {
+      const k = (i >>> 0).toString(16).padStart(8, '0');
+      for (let c = 0; c < this.nrCpus; c++) out.push([this.nrCpus > 1 ? `${k}@${c}` : k, this.mem.read(this.elemAddr(i, c), this.spec.valueSize)]);
+    }
+    return out;
   }
 
   /** mirrors array_map_lookup_elem() / percpu_array_map_lookup_elem() (this cpu = 0) */
@@ -198,6 +210,12 @@ export class HashMap extends BpfMap {
 
   private keyStr(key: number): string {
     return Array.from(this.keyBytes(key), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  entries(): [string, Uint8Array][] {
+    return [...this.index.entries()]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([k, e]) => [k, this.mem.read(e + this.valueOff, this.spec.valueSize)]);
   }
 
   /** mirrors htab_map_lookup_elem() */

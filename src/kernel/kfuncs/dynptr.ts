@@ -142,9 +142,9 @@ export const bpfDynptrAdjust = (rt: KernelRuntime): NativeFn => (_c, p, s, e) =>
   const d = readDynptr(rt, pa);
   const start = u32(s);
   const end = u32(e);
-  if (!d.data) return -BigInt(EINVAL);
+  // mirrors bpf_dynptr_adjust(): start > end is -EINVAL before the range check
+  if (!d.data || start > end) return -BigInt(EINVAL);
   if (start > d.size || end > d.size) return -BigInt(ERANGE);
-  if (start > end) return -BigInt(EINVAL);
   const D = rt.L.dynptr;
   st(rt.mem, pa + D.offset, 4, (d.offset + start) >>> 0);
   const meta = ld(rt.mem, pa + D.sizeField, 4) & ~DYNPTR_SIZE_MASK;

@@ -1,0 +1,2 @@
+import { it } from 'vitest';
+it('probe', async () => { await import('/tmp/probe.ts'); });
