@@ -133,7 +133,7 @@ export function bpfCompileCmd(src: string, obj: string, o: BuildOptions = {}): C
 
 /** The command line as a shell would show it. */
 export function formatCmd(c: Cmd): string {
-  const q = (s: string): string => (/^[\w@%+=:,./*-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   return [c.tool, ...c.args].map(q).join(' ');
 }
 

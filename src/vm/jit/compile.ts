@@ -56,6 +56,9 @@ const LABEL = 16;
 const LOCALS = [I64, I64, I64, I64, I64, I64, I64, I32, I32, I32, I32]; // r0 r6..r9 tmp tmp2 | addr ta tb label
 const regLocal = (r: number): number => (r === 0 ? 6 : r <= 5 ? r - 1 : r === 10 ? 5 : r + 1);
 
+/** Dominator-tree depth above which a function is dispatched rather than structured. */
+const MAX_STRUCTURED_DEPTH = 1000;
+
 type CtxEntry = { k: 'loop' | 'block'; b: number } | { k: 'if' };
 
 interface ModuleFns {
@@ -76,6 +79,7 @@ class FnGen {
   private isLoop: boolean[] = [];
   private mergeKids: number[][] = [];
   private dispatchPos: number[] = [];
+  private dispatchDepth = 0;
 
   constructor(
     private readonly insns: readonly Insn[],
@@ -138,7 +142,14 @@ class FnGen {
         }
       }
     }
-    if (reducible) {
+    // Deep dominator trees would recurse too deeply: dispatch those.
+    const depth = new Int32Array(n);
+    let maxDepth = 0;
+    for (const x of sp.rpo) {
+      if (x !== 0) depth[x] = depth[sp.idom[x]] + 1;
+      if (depth[x] > maxDepth) maxDepth = depth[x];
+    }
+    if (reducible && maxDepth <= MAX_STRUCTURED_DEPTH) {
       this.isMerge = fwdIn.map((c) => c >= 2);
       this.mergeKids = sp.blocks.map(() => []);
       for (const y of sp.rpo) if (y !== 0 && this.isMerge[y]) this.mergeKids[sp.idom[y]].push(y);
@@ -190,7 +201,7 @@ class FnGen {
     if (this.dispatchPos.length) {
       const p = this.dispatchPos[y];
       if (p === this.dispatchPos[x] + 1) return; // falls through to the next block
-      this.i32(p).lset(LABEL).op(Op.br).uleb(this.ctx.length - 1);
+      this.i32(p).lset(LABEL).op(Op.br).uleb(this.ctx.length - 1 + this.dispatchDepth);
       return;
     }
     const sp = this.sp;
@@ -213,11 +224,9 @@ class FnGen {
     this.uleb(0);
     for (let i = 0; i < n; i++) {
       this.op(Op.end);
-      // inside: loop + blocks i+1..n-1 (not tracked individually: branches only target the loop)
-      const saved = this.ctx;
-      this.ctx = [saved[0], ...new Array<CtxEntry>(n - 1 - i).fill({ k: 'if' })];
+      // inside: the loop (ctx[0]) and blocks i+1..n-1 (counted, not tracked: branches only target the loop)
+      this.dispatchDepth = n - 1 - i;
       this.blockCode(order[i]);
-      this.ctx = saved;
     }
     this.op(Op.end).op(Op.unreachable);
     this.ctx.pop();
