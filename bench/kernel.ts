@@ -57,8 +57,13 @@ async function readCounter(fd: number | undefined): Promise<bigint | undefined> 
   return v ? new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true) : undefined;
 }
 
-/** Loads `progName` of the object at `objPath` and times it with BPF_PROG_TEST_RUN. */
-export async function kernelTestRun(objPath: string, progName: string, opts: KernelRunOptions = {}): Promise<KernelRunResult> {
+/** ns per run (median of samples) of `progName` of the object at `objPath`, by BPF_PROG_TEST_RUN. */
+export async function kernelTestRun(objPath: string, progName: string, opts: KernelRunOptions = {}): Promise<number> {
+  return (await kernelTestRunDetailed(objPath, progName, opts)).nsPerRun;
+}
+
+/** kernelTestRun() with the samples, the retval and the program's global counter. */
+export async function kernelTestRunDetailed(objPath: string, progName: string, opts: KernelRunOptions = {}): Promise<KernelRunResult> {
   const data = testPacket(opts.dataSize ?? 1000);
   const repeat = opts.repeat ?? 100000;
   const n = opts.samples ?? 5;
@@ -114,7 +119,7 @@ export async function runKernelBench(): Promise<string[]> {
   if (!existsSync(obj)) return [`kernel: skipped (${obj} missing)`];
   const repeat = 100000;
   const calls = 100;
-  const res = await kernelTestRun(obj, 'dynptr_slice_bench', { dataSize: 1000, repeat });
+  const res = await kernelTestRunDetailed(obj, 'dynptr_slice_bench', { dataSize: 1000, repeat });
   const empty = await emptyTcRun({ dataSize: 1000, repeat });
   const f = (x: number, d = 1): string => x.toFixed(d);
   const lines = [

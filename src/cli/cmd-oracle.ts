@@ -69,27 +69,35 @@ export interface OracleRow {
 // that compares against it goes through ownVerify(); it is loaded lazily so
 // that a verifier in progress cannot break the kernel side of this command.
 // ------------------------------------------------------------------------
-interface OwnInput {
-  readonly insns: readonly Insn[];
-  readonly progType: number;
-  readonly flags?: number;
-  /** Maps by the fd patched into the instructions. */
-  readonly maps?: readonly { fd: number; name: string; type: number; keySize: number; valueSize: number; maxEntries: number }[];
-}
+/** A program as kfinline's verifier takes it. */
+type OwnInput =
+  | { readonly kind: 'raw'; readonly insns: readonly Insn[]; readonly progType: number; readonly flags: number }
+  | { readonly kind: 'object'; readonly obj: BpfObject; readonly prog: BpfProgram };
+
+const why = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0] : String(e));
 
 async function ownVerify(input: OwnInput, logLevel: number): Promise<OwnVerdict | { unavailable: string }> {
-  let mod: typeof import('../verifier/index.js');
+  let verify: typeof import('../verifier/index.js').verify;
   try {
-    mod = await import('../verifier/index.js');
+    verify = (await import('../verifier/index.js')).verify;
   } catch (e) {
-    return { unavailable: `kfinline verifier not loadable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
+    return { unavailable: `kfinline verifier not loadable: ${why(e)}` };
   }
-  if (typeof mod.verify !== 'function') return { unavailable: 'kfinline verifier has no verify()' };
+  if (typeof verify !== 'function') return { unavailable: 'kfinline verifier has no verify()' };
   try {
-    const r = mod.verify({ insns: input.insns, progType: input.progType, flags: input.flags, maps: input.maps ?? [] }, { logLevel });
+    let r;
+    if (input.kind === 'raw') r = verify({ insns: input.insns, progType: input.progType, flags: input.flags }, { logLevel });
+    else {
+      // Object programs: linked against the model kernel (maps, model kfunc ids), as `kfinline verify` does.
+      const { linkProgram } = await import('../kernel/link.js');
+      const { modelKfuncIds } = await import('./programs.js');
+      const ids = modelKfuncIds();
+      const linked = linkProgram(input.obj, input.prog, (n) => ids.get(n));
+      r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, { logLevel });
+    }
     return { accepted: r.accepted, error: r.error, processed: r.processed, log: r.log };
   } catch (e) {
-    return { unavailable: `kfinline verifier failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
+    return { unavailable: `kfinline verifier failed: ${why(e)}` };
   }
 }
 
@@ -132,15 +140,8 @@ async function objectRows(obj: BpfObject, progs: BpfProgram[], level: number, wi
   const rows: OracleRow[] = [];
   for (const p of progs) {
     const r = await loadObjectProgram(obj, p, { logLevel: level });
-    const maps = p.mapRefs
-      .map((ref) => ({ ref, fd: r.insns[ref.index]?.imm }))
-      .filter((x, i, all) => all.findIndex((y) => y.ref.map === x.ref.map) === i)
-      .map(({ ref, fd }) => {
-        const m = obj.maps[ref.map];
-        return { fd: fd ?? -1, name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries };
-      });
     const row = { name: p.name, section: p.section, progType: p.progType, kernel: kernelPart(r, withLog) };
-    rows.push(await compare(row, r, { insns: r.insns, progType: p.progType, maps }, level | 4));
+    rows.push(await compare(row, r, { kind: 'object', obj, prog: p }, level | 4));
   }
   return rows;
 }
@@ -157,7 +158,7 @@ async function caseRows(path: string, limit: number, level: number, withLog: boo
     }
     const r = await loadVerifierCase(c, { logLevel: level });
     const row = { ...base, kernel: kernelPart(r, withLog) };
-    rows.push(await compare(row, r, { insns: c.insns, progType, flags: testVerifierProgFlags(c.flags) }, level | 4));
+    rows.push(await compare(row, r, { kind: 'raw', insns: c.insns, progType, flags: testVerifierProgFlags(c.flags) }, level | 4));
   }
   return rows;
 }

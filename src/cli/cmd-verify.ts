@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { insnsFromHex } from '../isa/codec.js';
+import { testVerifierProgFlags } from '../oracle/cases.js';
 import { verify, type VerifyResult } from '../verifier/verify.js';
 import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
@@ -47,7 +48,7 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
       const descr = c.descr ?? `line ${ln + 1}`;
       try {
         const insns = insnsFromHex(c.insns ?? '');
-        const r = verify({ insns, progType: c.prog_type ?? 0, flags: c.flags ?? 0 }, { logLevel: level ? level : 1 });
+        const r = verify({ insns, progType: c.prog_type ?? 0, flags: testVerifierProgFlags(c.flags ?? 0) }, { logLevel: level ? level : 1 });
         if (!r.accepted) allOk = false;
         io.out(toJson({ descr, accepted: r.accepted, error: r.error ?? null, processed: r.processed }));
       } catch (e) {

@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   inline: { summary: 'inline FILE.o [--prog NAME] [--kfuncs LIB.o] [--mode isolated] [--no-dce] [--dump xlated|llvm] [-o OUT.o]', load: async () => (await import('./cmd-inline.js')).inlineCommand },
   demo: { summary: 'demo [FILE.o] [--prog NAME] [--engine interp|jit] [--repeat N]', load: async () => (await import('./cmd-demo.js')).demoCommand },
   run: { summary: 'run FILE.o [--prog NAME] [--data FILE | --data-hex HEX | --data-size N] [--repeat N] [--engine interp|jit] | run --cases FILE.jsonl', load: async () => (await import('./cmd-run.js')).runCommand },
+  oracle: { summary: 'oracle FILE.o [--prog NAME] [--log-level 1|2] | oracle --cases FILE.jsonl', load: async () => (await import('./cmd-oracle.js')).oracleCommand },
   btf: { summary: 'btf dump FILE | btf find NAME [--kind KIND] [--file FILE]', load: async () => (await import('./cmd-btf.js')).btfCommand },
 };
 

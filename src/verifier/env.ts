@@ -1,7 +1,8 @@
 // The verifier's working environment: mirrors struct bpf_verifier_env.
 import type { Insn } from '../isa/insn.js';
 import { VLog, Scratch, frameStateStr } from './log.js';
-import { curFrame, type VerifierState } from './state/frame.js';
+import { Backtrack } from './precision.js';
+import { curFrame, type HistEntry, type VerifierState } from './state/frame.js';
 import type { MapDesc, RegState } from './state/reg.js';
 import { RegType } from './state/types.js';
 
@@ -28,6 +29,8 @@ export interface InsnAux {
   /** Registers live before this instruction (bit per register). */
   liveRegs: number;
   seen: boolean;
+  /** A helper call that calls a callback synchronously (bpf_loop...): mirrors calls_callback. */
+  callsCallback: boolean;
 }
 
 export interface Checkpoint {
@@ -64,6 +67,9 @@ export class Env {
   prevInsnPrintPos = 0;
   readonly strictAlignment: boolean;
   readonly testStateFreq: boolean;
+  /** Precision backtracking (env->bt) and the history entry of the current instruction (env->cur_hist_ent). */
+  readonly bt = new Backtrack();
+  curHistEnt: HistEntry | null = null;
 
   constructor(
     readonly insns: readonly Insn[],
@@ -73,7 +79,7 @@ export class Env {
     readonly flags: number,
   ) {
     this.log = new VLog(logLevel);
-    this.aux = insns.map(() => ({ ptrType: -1, prunePoint: false, forceCheckpoint: false, jmpPoint: false, liveRegs: 0x7ff, seen: false }));
+    this.aux = insns.map(() => ({ ptrType: -1, prunePoint: false, forceCheckpoint: false, jmpPoint: false, liveRegs: 0x7ff, seen: false, callsCallback: false }));
     this.explored = insns.map(() => []);
     this.reached = new Uint8Array(insns.length);
     this.edges = new Uint8Array(insns.length);

@@ -12,6 +12,7 @@ import { copyState, type VerifierState } from './state/frame.js';
 import { regTypeStr } from './state/reg.js';
 import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_COMPLEXITY_LIMIT_JMP_SEQ, RegType } from './state/types.js';
 import { statesEqual } from './prune.js';
+import { checkDynptrHelper, checkKfuncCall, isDynptrHelper, iterLoopCheck, kfuncEnv } from './kfunc/index.js';
 
 interface StackElem {
   st: VerifierState;
@@ -51,7 +52,12 @@ function isStateVisited(env: Env, idx: number): boolean {
     statesCnt++;
     if (sl.state.insnIdx !== idx) continue;
     if (sl.state.branches > 0) {
-      if (sl.state.mayGotoDepth === cur.mayGotoDepth && statesEqual(env, sl.state, cur, true)) {
+      const iterLoop = iterLoopCheck(env, idx, sl.state, cur);
+      if (iterLoop === 1) {
+        sl.hit++;
+        return true;
+      }
+      if (iterLoop < 0 && sl.state.mayGotoDepth === cur.mayGotoDepth && statesEqual(env, sl.state, cur, true)) {
         env.verbose(`infinite loop detected at insn ${idx}\n`);
         env.verbose('cur state:');
         env.printState(cur, cur.curframe, true);
@@ -185,9 +191,10 @@ export function doCheck(env: Env): void {
           env.insnIdx = checkFuncCall(env, insn);
           continue;
         } else if (insn.src === 2) {
-          checkKfuncCall(env, insn);
+          checkKfuncCall(env, insn, push);
         } else {
-          checkHelperCall(env, insn);
+          if (isDynptrHelper(insn)) checkDynptrHelper(env, insn);
+          else checkHelperCall(env, insn);
         }
         env.scratch.reg(0);
       } else if (op === 0x00) {
@@ -199,6 +206,11 @@ export function doCheck(env: Env): void {
         if ((insn.code & 8) || insn.imm !== 0 || insn.src !== 0 || insn.dst !== 0 || cls === 6) env.reject('BPF_EXIT uses reserved fields');
         if (env.cur.curframe === 0 && env.cur.refs.length)
           env.reject(`Unreleased reference id=${env.cur.refs[0].id} alloc_insn=${env.cur.refs[0].insnIdx}`, 'BPF_EXIT instruction in main prog would lead to reference leak');
+        if (kfuncEnv(env).inInstance(env.insnIdx)) {
+          // an instance path ends at its exit
+          if (!exitPath()) break;
+          continue;
+        }
         if (env.cur.curframe) {
           env.insnIdx = prepareFuncExit(env);
           doPrintState = true;
@@ -266,11 +278,4 @@ function checkAtomic(env: Env, insn: Insn): void {
   }
   checkMemAccess(env, insn.dst, insn.off, size, Access.READ, load, true, false);
   checkMemAccess(env, insn.dst, insn.off, size, Access.WRITE, -1, true, false);
-}
-
-/** kfunc calls: only the kernel's "imm 0 must be eliminated" rule is modelled. */
-function checkKfuncCall(env: Env, insn: Insn): void {
-  if (insn.imm === 0) return;
-  for (let i = 0; i <= 5; i++) markNotInit(env.regs[i]);
-  env.reject(`calling kernel function ${insn.imm} is not supported by this model`);
 }

@@ -6,6 +6,7 @@ import { tnumIsConst } from './num/tnum.js';
 import type { FuncState, VerifierState } from './state/frame.js';
 import { isPktPointer, regTypeStr, type RegState } from './state/reg.js';
 import { BPF_REG_SIZE, RegType, SLOT_CHAR, SlotType } from './state/types.js';
+import { stackObjStr } from './kfunc/slots.js';
 
 export const BPF_LOG_LEVEL1 = 1;
 export const BPF_LOG_LEVEL2 = 2;
@@ -102,8 +103,10 @@ export function frameStateStr(vs: VerifierState, f: FuncState, scratch: Scratch 
       while (j < BPF_REG_SIZE && slot.slotType[j] !== SlotType.SPILL) j++;
       types = types.slice(0, j);
       out += `${fp}=${types}${regStateStr(slot.spilled, f.frameno)}`;
-    } else if (slot.slotType[BPF_REG_SIZE - 1] === SlotType.DYNPTR) {
-      out += `${fp}=dynptr_${slot.spilled.type}`;
+    } else if (slot.slotType[BPF_REG_SIZE - 1] === SlotType.DYNPTR || slot.slotType[BPF_REG_SIZE - 1] === SlotType.ITER) {
+      const o = stackObjStr(f, spi);
+      if (o) out += o.text;
+      spi += o?.skip ?? 0;
     } else {
       out += `${fp}=${types}`;
     }

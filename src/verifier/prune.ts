@@ -8,6 +8,7 @@ import { tnumIn } from './num/tnum.js';
 import type { FuncState, StackSlot, VerifierState } from './state/frame.js';
 import { regUnknown, type RegState } from './state/reg.js';
 import { BPF_REG_SIZE, RegType, SlotType } from './state/types.js';
+import { stackObjSafe } from './kfunc/slots.js';
 
 class IdMap {
   private m = new Map<number, number>();
@@ -98,6 +99,8 @@ function stacksafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean): bool
     if (j !== BPF_REG_SIZE - 1) continue;
     if (ot === SlotType.SPILL) {
       if (!regsafe(o.stack[spi].spilled, c.stack[spi].spilled, ids, exact)) return false;
+    } else if (ot === SlotType.DYNPTR || ot === SlotType.ITER) {
+      if (!stackObjSafe(ot, o.stack[spi].spilled, c.stack[spi].spilled, (a, b) => ids.check(a, b))) return false;
     } else if (ot !== SlotType.MISC && ot !== SlotType.ZERO) {
       return false;
     }

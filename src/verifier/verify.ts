@@ -8,6 +8,7 @@ import { doCheck } from './explore.js';
 import { newFrame } from './state/frame.js';
 import type { MapDesc } from './state/reg.js';
 import { MAX_BPF_STACK, MAX_CALL_FRAMES, RegType } from './state/types.js';
+import { attachKfuncEnv, checkProgramAndInstances, markIterNextCheckpoints, type InstancesOption, type KfuncOptions } from './kfunc/index.js';
 
 export interface VerifyProgram {
   insns: readonly Insn[];
@@ -21,6 +22,10 @@ export interface VerifyProgram {
 export interface VerifyOptions {
   /** 0 none, 1 the failing path, 2 everything; | 4 adds the statistics lines. */
   logLevel?: number;
+  /** Inlinable kfunc instances appended to the program (src/inline/instances.ts), verified isolated. */
+  instances?: InstancesOption;
+  /** The BTF kfunc calls refer to (default: the model kernel's) and extra test kfuncs. */
+  kfuncs?: KfuncOptions;
 }
 
 export interface VerifyResult {
@@ -92,16 +97,21 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
   }
   if (!Number.isInteger(prog.progType) || prog.progType < 0) throw new KfError(`invalid program type ${prog.progType}`);
   const env = new Env(prog.insns, prog.progType, maps, level, prog.flags ?? 0);
+  attachKfuncEnv(env, opts.kfuncs, opts.instances);
   let error: string | undefined;
   try {
-    checkSubprogs(env);
-    resolveLdImm64(env);
-    checkCfg(env);
-    computeLiveRegs(env);
+    if (opts.instances) checkProgramAndInstances(env, opts.instances.progLen, opts.instances.list);
+    else {
+      checkSubprogs(env);
+      resolveLdImm64(env);
+      checkCfg(env);
+      computeLiveRegs(env);
+    }
+    markIterNextCheckpoints(env);
     const f0 = newFrame(0, -1, 0);
     markPtr(f0.regs[1], RegType.PTR_TO_CTX);
     markPtr(f0.regs[10], RegType.PTR_TO_STACK);
-    env.cur = { frames: [f0], curframe: 0, refs: [], parent: null, branches: 1, insnIdx: 0, mayGotoDepth: 0 };
+    env.cur = { frames: [f0], curframe: 0, refs: [], parent: null, branches: 1, insnIdx: 0, mayGotoDepth: 0, firstInsnIdx: 0, lastInsnIdx: -1, history: [], callbackUnrollDepth: 0 };
     env.scratch.all();
     doCheck(env);
     checkMaxStackDepth(env);

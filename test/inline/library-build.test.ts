@@ -33,6 +33,15 @@ const withTmp = <T>(f: (dir: string) => T): T => {
   }
 };
 
+const withTmpAsync = async <T>(f: (dir: string) => Promise<T>): Promise<T> => {
+  const dir = mkdtempSync(join(tmpdir(), 'kfinline-test-'));
+  try {
+    return await f(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
 describe('command lines (pure)', () => {
   it('follow the RFC pipeline', () => {
     expect(formatCmd(bitcodeCmd('k.c', 'x.bc'))).toMatch(new RegExp(`^clang-19 --target=${HOST_TRIPLE} -O2 .*-emit-llvm -c k\\.c -o x\\.bc$`));
@@ -147,7 +156,7 @@ describe.skipIf(!TOOLS)(`building with the tools (${why})`, () => {
     }));
 
   it('build-kfuncs reports every function it cannot use, and writes a library of the rest', async () =>
-    withTmp(async (dir) => {
+    withTmpAsync(async (dir) => {
       const src = join(KDIR, `.kf-bad-${process.pid}.c`); // beside include/
       writeFileSync(src, BAD_C);
       try {
@@ -171,7 +180,7 @@ describe.skipIf(!TOOLS)(`building with the tools (${why})`, () => {
     }));
 
   it('the bpf pipeline reports problems and writes nothing', async () =>
-    withTmp(async (dir) => {
+    withTmpAsync(async (dir) => {
       const src = join(KDIR, `.kf-bad2-${process.pid}.c`);
       writeFileSync(src, BAD_C.replace(/^static inline unsigned long rdtsc_like.*$/m, 'static inline unsigned long rdtsc_like(void) { return 1; }'));
       try {

@@ -7,6 +7,10 @@ import { KfError } from '../../src/util/errors.js';
 import { defaultKfuncLibrary, loadKfuncLibrary, scanKfuncLibrary } from '../../src/inline/library.js';
 import { KFUNC_LIBRARY_SIZE, kfuncLibraryObject } from '../../src/inline/library-blob.js';
 import { parseBtf } from '../../src/btf/parse.js';
+import { AddressSpace } from '../../src/vm/memory.js';
+import { interpreter } from '../../src/vm/interp.js';
+import { ModelKernel } from '../../src/kernel/model.js';
+import { DYNPTR_RDONLY_BIT, initDynptr } from '../../src/kernel/kfuncs/dynptr.js';
 import { HAVE_BPFTOOL, HAVE_OBJDUMP, LIB_O, MODEL_O, TEST_O, modelBtf, readBytes, run } from './library-tools.js';
 
 const BODIES = [
@@ -147,6 +151,42 @@ describe('the test kfunc library', () => {
     const lib = loadKfuncLibrary(stripped, modelBtf(), { programBtf });
     expect(lib.bodies.get('kf_test_scalar')!.protoSource).toBe('program');
     expect(programBtf.nameOf(lib.bodies.get('kf_test_scalar')!.btfId)).toBe('kf_test_scalar');
+  });
+});
+
+describe('the test kfuncs run as their header says (reference interpreter)', () => {
+  const lib = loadKfuncLibrary(readBytes(TEST_O), modelBtf());
+  const mem = new AddressSpace();
+  const k = new ModelKernel(mem);
+  const runBody = (name: string, ...args: bigint[]): bigint => {
+    const exe = interpreter.load({ insns: lib.bodies.get(name)!.insns, name }, k.env(), mem);
+    try {
+      return exe.run(...args);
+    } finally {
+      exe.dispose();
+    }
+  };
+  it('scalar, null, kernel value, clobbers, r10', () => {
+    expect([1n, 2n, 3n, 0xffffffff00000001n].map((x) => runBody('kf_test_scalar', x))).toEqual([10n, 20n, 30n, 10n]);
+    const cell = mem.map(8, 'kernel', 'cell');
+    mem.store(cell.base, 4, 0x1234n);
+    expect(runBody('kf_test_null', 0n)).toBe(0n);
+    expect(runBody('kf_test_null', BigInt(cell.base))).toBe(0x1234n);
+    expect(runBody('kf_test_kernel_value', BigInt(cell.base))).toBe(0x1235n);
+    expect(mem.load(cell.base, 8)).toBe(0x1235n);
+    expect(runBody('kf_test_clobber', 5n, 7n)).toBe(12n);
+    expect(runBody('kf_test_clobber_stack', 21n)).toBe(42n);
+    expect(runBody('kf_test_r10_store')).toBe(0n);
+    expect(runBody('kf_test_r10_copy')).toBe(7n);
+  });
+  it('kf_test_dynptr_type: 1 for SKB, 2 for XDP, 3 otherwise, read-only or not', () => {
+    const p = mem.map(16, 'stack', 'dynptr').base;
+    const types = [0, 1, 2, 3, 4, 5, 7].flatMap((t) => [false, true].map((ro) => {
+      initDynptr(k.rt, p, 0x10000, t, 0, 100);
+      if (ro) mem.store(p + 8, 4, mem.load(p + 8, 4) | BigInt(DYNPTR_RDONLY_BIT));
+      return runBody('kf_test_dynptr_type', BigInt(p));
+    }));
+    expect(types).toEqual([3n, 3n, 3n, 3n, 3n, 3n, 1n, 1n, 2n, 2n, 3n, 3n, 3n, 3n]);
   });
 });
 

@@ -113,6 +113,27 @@ describe('faults', () => {
     });
   }
 
+  it('LD_ABS/LD_IND go through env.packetLoad; out of bounds ends the run with r0 = 0', () => {
+    const seen: string[] = [];
+    const env: Env = {
+      ...emptyEnv,
+      packetLoad: (_c, ctx, off, size) => {
+        seen.push(`${ctx}:${off}:${size}`);
+        return off < 100 ? BigInt(off * 1000 + size) : null;
+      },
+    };
+    // r6 = r1; r0 = ldabsw[20]; r7 = 30; r8 = r0; r0 = ldindh[r7 + 5]; r0 += r8; exit
+    const p = [insn(0xbf, 6, 1, 0, 0), insn(0x20, 0, 0, 0, 20), insn(0xb7, 7, 0, 0, 30), insn(0xbf, 8, 0, 0, 0), insn(0x48, 0, 7, 0, 5), insn(0x0f, 0, 8, 0, 0), insn(0x95, 0, 0, 0, 0)];
+    const oob = p.map((x) => (x.code === 0x48 ? insn(0x48, 0, 7, 0, 500) : x));
+    for (const e of ENGINES) {
+      seen.length = 0;
+      expect(e.load({ insns: p }, env, new AddressSpace()).run(77n)).toBe(20004n + 35002n);
+      expect(seen).toEqual(['77:20:4', '77:35:2']);
+      expect(e.load({ insns: oob }, env, new AddressSpace()).run(77n)).toBe(0n);
+      expect(() => e.load({ insns: p }, emptyEnv, new AddressSpace()).run(77n)).toThrow(/instruction 1: LD_ABS\/LD_IND is unsupported/);
+    }
+  });
+
   it('rejects pseudo ld_imm64 without an environment, naming the instruction', () => {
     const p = [insn(0x18, 1, 1, 0, 5), insn(0, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)];
     for (const e of [interpreter, jit]) expect(() => runWith(e, p)).toThrow(/instruction 0: ld_imm64 with pseudo source 1/);

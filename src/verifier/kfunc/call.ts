@@ -5,7 +5,7 @@ import type { Env } from '../env.js';
 import { Reject } from '../env.js';
 import { checkPtrOffReg } from '../check/mem.js';
 import { checkRegArg, markNotInit, markPtr, markUnknown, Op } from '../check/regs.js';
-import { ProgType } from '../ctx-access.js';
+import { mayWritePkt } from '../ctx-access.js';
 import { tnumIsConst } from '../num/tnum.js';
 import type { VerifierState } from '../state/frame.js';
 import { isKnownZero, regTypeStr } from '../state/reg.js';
@@ -23,11 +23,6 @@ type Push = (target: number) => VerifierState;
 
 const SPECIAL_DYNPTR_CTOR: Record<string, number> = { bpf_dynptr_from_skb: DynptrType.SKB, bpf_dynptr_from_xdp: DynptrType.XDP };
 const SLICES = new Set(['bpf_dynptr_slice', 'bpf_dynptr_slice_rdwr']);
-
-/** mirrors may_access_direct_pkt_data(env, NULL, BPF_WRITE) */
-function mayWritePkt(progType: number): boolean {
-  return progType === ProgType.SCHED_CLS || progType === ProgType.SCHED_ACT || progType === ProgType.XDP || progType === 14 || progType === 12;
-}
 
 interface ArgMeta {
   constant?: bigint;
@@ -84,7 +79,8 @@ function checkKfuncArgs(env: Env, meta: KfuncMeta): ArgMeta {
         if (!(isNull && a.opt)) {
           try {
             checkRegArg(env, sizeReg, Op.SRC);
-            checkMemSizeReg(env, sizeReg, false, true);
+            // the kernel clobbers stack buffers handed to kfuncs (they become STACK_MISC)
+            checkMemSizeReg(env, sizeReg, reg.type === RegType.PTR_TO_STACK, true);
           } catch (e) {
             if (!(e instanceof Reject)) throw e;
             env.reject(`arg#${i} arg#${i + 1} memory, len pair leads to invalid memory access`);

@@ -98,6 +98,12 @@ export function processDynptrFunc(env: Env, regno: number, a: DynptrArg): number
   }
   if (reg.type === RegType.CONST_PTR_TO_DYNPTR && !a.rdonly) env.reject('cannot pass pointer to const bpf_dynptr, the helper mutates it');
   if (!dynptrValidInit(env, reg)) env.reject(`Expected an initialized dynptr as arg #${regno - 1}`);
+  if (reg.type === RegType.PTR_TO_STACK) {
+    // mirrors mark_dynptr_read(): the slots show in the log
+    const spi = getSpi(reg.off + Number(BigInt.asIntN(64, reg.s.varOff.value)));
+    env.scratch.slot(spi);
+    env.scratch.slot(spi - 1);
+  }
   const t = dynptrType(dynptrReg(env, reg));
   if (a.type && t !== a.type) env.reject(`Expected a dynptr of type ${dynptrTypeStr(a.type)} as arg #${regno - 1}`);
   return t;

@@ -18,11 +18,32 @@ export interface FuncState {
   /** Instruction index of the call that created this frame (-1 for frame 0). */
   callsite: number;
   subprogno: number;
+  /** mirrors bpf_func_state.in_callback_fn / callback_ret_range / callback_depth */
+  inCallbackFn?: boolean;
+  callbackRet?: [bigint, bigint];
+  callbackDepth?: number;
 }
 
 export interface RefState {
   id: number;
   insnIdx: number;
+}
+
+/** mirrors struct linked_reg: a scalar sharing an id, recorded at a conditional jump. */
+export interface LinkedReg {
+  frameno: number;
+  /** register number, or stack slot index (spi) when !isReg */
+  no: number;
+  isReg: boolean;
+}
+
+/** mirrors struct bpf_insn_hist_entry */
+export interface HistEntry {
+  idx: number;
+  prevIdx: number;
+  /** INSN_F_STACK_ACCESS | spi << 3 | frameno (precision.ts) */
+  flags: number;
+  linked: LinkedReg[] | null;
 }
 
 export interface VerifierState {
@@ -35,6 +56,13 @@ export interface VerifierState {
   branches: number;
   insnIdx: number;
   mayGotoDepth: number;
+  /** First and last instruction this state's own path segment covers (first_insn_idx, last_insn_idx). */
+  firstInsnIdx: number;
+  lastInsnIdx: number;
+  /** Non-sequential steps and stack accesses since firstInsnIdx (the kernel's insn_hist range). */
+  history: HistEntry[];
+  /** bpf_loop and friends: callbacks entered on this path (callback_unroll_depth). */
+  callbackUnrollDepth: number;
 }
 
 export function newSlot(): StackSlot {
@@ -54,6 +82,8 @@ export function copyFrame(f: FuncState): FuncState {
     frameno: f.frameno,
     callsite: f.callsite,
     subprogno: f.subprogno,
+    ...(f.inCallbackFn && { inCallbackFn: true, callbackRet: f.callbackRet }),
+    ...(f.callbackDepth && { callbackDepth: f.callbackDepth }),
   };
 }
 
@@ -67,6 +97,10 @@ export function copyState(s: VerifierState): VerifierState {
     branches: s.branches,
     insnIdx: s.insnIdx,
     mayGotoDepth: s.mayGotoDepth,
+    firstInsnIdx: s.firstInsnIdx,
+    lastInsnIdx: s.lastInsnIdx,
+    history: s.history.slice(),
+    callbackUnrollDepth: s.callbackUnrollDepth,
   };
 }
 

@@ -15,7 +15,7 @@ import type { Insn } from '../../isa/insn.js';
 import { CALL_SCRATCH } from '../memory.js';
 import { MAY_GOTO_BUDGET, STACK_FRAME_SIZE, funcAddr } from '../env.js';
 import { Bytes, EMPTY_BLOCK, I32, I64, ModuleBuilder, Op } from './wasm-encoder.js';
-import { buildSubprog, dominates, isCond, subprogStarts, type Subprog } from './cfg.js';
+import { buildSubprog, dominates, subprogStarts, type Subprog } from './cfg.js';
 
 /** Scratch layout (byte offsets from CALL_SCRATCH). */
 export const SCR_R0 = 0;
@@ -617,7 +617,6 @@ const isJumpInsn = (x: Insn): boolean => {
   const c = x.code & 7;
   return (c === 5 || c === 6) && (x.code & 0xf0) !== 0x80 && (x.code & 0xf0) !== 0x90;
 };
-void isCond;
 
 /** Compiles a whole program. Throws KfError on programs whose structure it cannot handle. */
 export function compileToWasm(insns: readonly Insn[]): CompiledWasm {
