@@ -7,7 +7,8 @@ import { checkCondJmp } from './check/jmp.js';
 import { Access, checkMemAccess } from './check/mem.js';
 import { checkRegArg, markNotInit, Op } from './check/regs.js';
 import { insnText } from './disasm.js';
-import type { Env } from './env.js';
+import type { Checkpoint, Env } from './env.js';
+import { markAllScalarsImprecise, propagatePrecision, pushInsnHistory } from './precision.js';
 import { copyState, type VerifierState } from './state/frame.js';
 import { regTypeStr } from './state/reg.js';
 import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_COMPLEXITY_LIMIT_JMP_SEQ, RegType } from './state/types.js';
@@ -39,10 +40,19 @@ function bucket(env: Env, idx: number): number {
   return ((idx ^ cs) >>> 0) % env.insns.length;
 }
 
+/** The `hit:` part of is_state_visited(): precision of the old state flows into the current path. */
+function pruneHit(env: Env, idx: number, sl: Checkpoint, cur: VerifierState): true {
+  sl.hit++;
+  if (env.aux[idx].jmpPoint) pushInsnHistory(env, cur, 0, null);
+  propagatePrecision(env, sl.state, cur);
+  return true;
+}
+
 /** mirrors is_state_visited(): true when the current state is pruned. */
 function isStateVisited(env: Env, idx: number): boolean {
   const cur = env.cur;
-  const force = env.testStateFreq || env.aux[idx].forceCheckpoint;
+  // a long jump history forces a checkpoint too (it would grow without bound)
+  const force = env.testStateFreq || env.aux[idx].forceCheckpoint || cur.history.length > 40;
   let addNew = force;
   if (env.jmpsProcessed - env.prevJmpsProcessed >= 2 && env.insnProcessed - env.prevInsnProcessed >= 8) addNew = true;
   const head = env.explored[bucket(env, idx)];
@@ -57,7 +67,14 @@ function isStateVisited(env: Env, idx: number): boolean {
         sl.hit++;
         return true;
       }
-      if (iterLoop < 0 && sl.state.mayGotoDepth === cur.mayGotoDepth && statesEqual(env, sl.state, cur, true)) {
+      // may_goto and callback loops converge on RANGE_WITHIN equality
+      const loopHit =
+        iterLoop < 0 &&
+        ((env.insns[idx].code === 0xe5 && sl.state.mayGotoDepth !== cur.mayGotoDepth) || env.aux[idx].callsCallback) &&
+        statesEqual(env, sl.state, cur, 'range_within');
+      if (loopHit) return pruneHit(env, idx, sl, cur);
+      if (iterLoop < 0 && !env.aux[idx].callsCallback && sl.state.mayGotoDepth === cur.mayGotoDepth &&
+        sl.state.callbackUnrollDepth === cur.callbackUnrollDepth && statesEqual(env, sl.state, cur, true)) {
         env.verbose(`infinite loop detected at insn ${idx}\n`);
         env.verbose('cur state:');
         env.printState(cur, cur.curframe, true);
@@ -66,12 +83,11 @@ function isStateVisited(env: Env, idx: number): boolean {
         env.reject(`infinite loop detected at insn ${idx}`);
       }
       if (!force && env.jmpsProcessed - env.prevJmpsProcessed < 20 && env.insnProcessed - env.prevInsnProcessed < 100) addNew = false;
-    } else if (statesEqual(env, sl.state, cur, false)) {
-      sl.hit++;
-      return true;
+    } else if (statesEqual(env, sl.state, cur, 'not_exact')) {
+      return pruneHit(env, idx, sl, cur);
     }
     if (addNew) sl.miss++;
-    const n = 3;
+    const n = env.aux[idx].forceCheckpoint && sl.state.branches > 0 ? 64 : 3;
     if (sl.miss > sl.hit * n + n) {
       head.splice(k, 1);
       k--;
@@ -85,9 +101,12 @@ function isStateVisited(env: Env, idx: number): boolean {
   if (env.exploredSize > env.peakStates) env.peakStates = env.exploredSize;
   env.prevJmpsProcessed = env.jmpsProcessed;
   env.prevInsnProcessed = env.insnProcessed;
+  markAllScalarsImprecise(cur);
   const nw = copyState(cur);
   nw.insnIdx = idx;
   cur.parent = nw;
+  cur.firstInsnIdx = idx;
+  cur.history = [];
   head.unshift({ state: nw, hit: 0, miss: 0 });
   return false;
 }
@@ -129,6 +148,8 @@ export function doCheck(env: Env): void {
     if (++env.insnProcessed > BPF_COMPLEXITY_LIMIT_INSNS)
       env.reject(`BPF program is too large. Processed ${env.insnProcessed} insn`);
     prevInsnIdx = env.insnIdx;
+    env.curHistEnt = null;
+    env.cur.lastInsnIdx = env.prevInsnIdx;
     env.cur.insnIdx = env.insnIdx;
 
     if (env.aux[env.insnIdx].prunePoint) {
@@ -141,6 +162,7 @@ export function doCheck(env: Env): void {
         continue;
       }
     }
+    if (env.aux[env.insnIdx].jmpPoint) pushInsnHistory(env, env.cur, 0, null);
     if (env.log.level & 2 && doPrintState) {
       env.verbose(`\nfrom ${env.prevInsnIdx} to ${env.insnIdx}:`);
       env.printState(env.cur, env.cur.curframe, true);
