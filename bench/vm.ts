@@ -89,7 +89,7 @@ export async function runVmBench(): Promise<string[]> {
     results.set(`x${name}${n}`, t.r0);
   }
   const words = 1024;
-  for (const [name, engine, reps] of [['interp', interpreter, 200], ['jit', jit, 10_000]] as [string, Engine, number][]) {
+  for (const [name, engine, reps] of [['interp', interpreter, 1000], ['jit', jit, 10_000]] as [string, Engine, number][]) {
     const p = sumProgram(words, reps);
     const t = time(
       engine,

@@ -24,6 +24,7 @@ import {
   R_BPF_64_64,
   SHF_ALLOC,
   SHF_EXECINSTR,
+  SHF_INFO_LINK,
   SHN_LORESERVE,
   SHT_NOBITS,
   SHT_PROGBITS,
@@ -89,7 +90,7 @@ function checkMap(prog: BpfProgram, newInsns: readonly Insn[], map: Int32Array):
   if (map[n] !== newInsns.length) throw new KfError(`slot map ends at ${map[n]}, but the new program has ${newInsns.length} slots`);
 }
 
-/** Mirrors nothing in libbpf: recovers which new slots still hold the original program's map and extern references. */
+/** (No libbpf counterpart.) Recovers which new slots still hold the original program's map and extern references. */
 function findOrigins(prog: BpfProgram, newInsns: readonly Insn[], map: Int32Array, opts: RewriteObjectOptions): Origins {
   const maps = new Map<number, MapRef>();
   const externs = new Map<number, string>();
@@ -178,7 +179,9 @@ function mapReloc(obj: BpfObject, slot: number, r: MapRef, offset: number, out: 
 }
 
 /** The final instructions of both sections (entry slots [0, split), .text after) and their relocations. */
-function relocate(obj: BpfObject, newInsns: readonly Insn[], split: number, origins: Origins, opts: RewriteObjectOptions): { out: Insn[]; relocs: Reloc[] } {
+function relocate(obj: BpfObject, newInsns: readonly Insn[], funcs: readonly Func[], origins: Origins, opts: RewriteObjectOptions): { out: Insn[]; relocs: Reloc[] } {
+  const split = funcs.length > 1 ? funcs[1].start : newInsns.length;
+  const starts = new Set(funcs.map((f) => f.start));
   const out = newInsns.slice();
   const relocs: Reloc[] = [];
   const n = newInsns.length;
@@ -210,7 +213,7 @@ function relocate(obj: BpfObject, newInsns: readonly Insn[], split: number, orig
           }
           case PseudoLd.FUNC: {
             const t = j + x.imm + 1;
-            if (t < split || t >= n) throw new KfError(`function address ${t} is not in a subprogram (slots ${split}..${n - 1})`);
+            if (t < split || !starts.has(t)) throw new KfError(`function address ${t} is not the start of a subprogram`);
             // sym_is_subprog() wants the section symbol of .text; imm is the byte offset.
             out[j] = insn(x.code, x.dst, 0, x.off, (t - split) * 8);
             out[j + 1] = insn(0, 0, 0, 0, 0);
@@ -231,7 +234,7 @@ function relocate(obj: BpfObject, newInsns: readonly Insn[], split: number, orig
         if (cls !== Class.JMP) return;
         if (x.src === PseudoCall.CALL) {
           const t = j + x.imm + 1;
-          if (t < 0 || t >= n) throw new KfError(`call target ${t} outside the program`);
+          if (!starts.has(t)) throw new KfError(`call target ${t} is not the start of a function`);
           if (inText && t < split) throw new KfError('a subprogram calls into the entry function');
           if (!inText && t >= split) {
             out[j] = insn(x.code, x.dst, x.src, x.off, t - split - 1);
@@ -333,7 +336,8 @@ function btfExtFor(obj: BpfObject, prog: BpfProgram, map: Int32Array, split: num
     if (o === undefined) throw new KfError(`${what} ${JSON.stringify(s.slice(0, 60))} is not in the .BTF string section`);
     return o;
   };
-  const secName = [str(prog.section, 'section name'), split < map[map.length - 1] ? str('.text', 'section name') : 0];
+  const secNames: number[] = [];
+  const secName = (k: number) => (secNames[k] ??= str(k === 0 ? prog.section : '.text', 'section name'));
   const where = (slot: number): [number, number] => (slot < split ? [0, slot * 8] : [1, (slot - split) * 8]);
   const group = (rows: { slot: number; rest: number[] }[]): ExtGroups => {
     const g: number[][][] = [[], []];
@@ -341,10 +345,7 @@ function btfExtFor(obj: BpfObject, prog: BpfProgram, map: Int32Array, split: num
       const [k, off] = where(r.slot);
       g[k].push([off, ...r.rest]);
     }
-    return [
-      [secName[0], g[0]],
-      [secName[1], g[1]],
-    ];
+    return g.filter((rs) => rs.length).map((rs) => [secName(g.indexOf(rs)), rs] as const);
   };
   const gone = (i: number) => map[i + 1] === map[i];
   // func_info: one record per function, at its new first slot.
@@ -377,7 +378,7 @@ const isKeptData = (s: ElfSection) => (s.type === SHT_PROGBITS || s.type === SHT
  * BPF_PSEUDO_MAP_FD/VALUE, kfunc calls with src 2 (any imm). `map[old slot]`
  * is the new slot of each slot of `obj`'s linked program (length old + 1).
  */
-export function rewriteObject(obj: BpfObject, progName: string, newInsns: Insn[], map: Int32Array, opts: RewriteObjectOptions = {}): Uint8Array {
+export function rewriteObject(obj: BpfObject, progName: string, newInsns: readonly Insn[], map: Int32Array, opts: RewriteObjectOptions = {}): Uint8Array {
   const prog = obj.programs.find((p) => p.name === progName);
   if (!prog) throw new KfError(`no program "${progName}" in the object (programs: ${obj.programs.map((p) => p.name).join(', ') || 'none'})`);
   return withContext(`writing program "${progName}"`, () => {
@@ -388,7 +389,7 @@ export function rewriteObject(obj: BpfObject, progName: string, newInsns: Insn[]
     const funcs = newFunctions(prog, newInsns, map);
     const split = funcs.length > 1 ? funcs[1].start : newInsns.length;
     const origins = findOrigins(prog, newInsns, map, opts);
-    const { out, relocs } = relocate(obj, newInsns, split, origins, opts);
+    const { out, relocs } = relocate(obj, newInsns, funcs, origins, opts);
 
     // Sections of the output, in order; indices in the file are position + 1.
     const secs: WriteSection[] = [{ name: '.strtab', type: SHT_STRTAB, addralign: 1 }];
@@ -464,8 +465,8 @@ export function rewriteObject(obj: BpfObject, progName: string, newInsns: Insn[]
       list.map<WriteReloc>((r) => ({ offset: BigInt((r.slot - base) * 8), type: r.type, symbol: targetSym(r.target) }));
     const progRel = relocs.filter((r) => r.slot < split);
     const textRel = relocs.filter((r) => r.slot >= split);
-    if (progRel.length) rels.push({ after: PROG, sec: { name: `.rel${prog.section}`, type: SHT_REL, info: PROG, addralign: 8, relocs: relOf(progRel, 0) } });
-    if (textRel.length) rels.push({ after: TEXT, sec: { name: '.rel.text', type: SHT_REL, info: TEXT, addralign: 8, relocs: relOf(textRel, split) } });
+    if (progRel.length) rels.push({ after: PROG, sec: { name: `.rel${prog.section}`, type: SHT_REL, flags: SHF_INFO_LINK, info: PROG, addralign: 8, relocs: relOf(progRel, 0) } });
+    if (textRel.length) rels.push({ after: TEXT, sec: { name: '.rel.text', type: SHT_REL, flags: SHF_INFO_LINK, info: TEXT, addralign: 8, relocs: relOf(textRel, split) } });
     for (const rs of elf.relocations) {
       const ni = oldToNewSec.get(rs.target);
       if (ni === undefined) continue;
@@ -477,7 +478,7 @@ export function rewriteObject(obj: BpfObject, progName: string, newInsns: Insn[]
           if (!e) throw new KfError(`relocation ${k}: symbol ${r.symbol} ("${y?.name ?? ''}") refers to something not written`);
           return { offset: r.offset, type: r.type, symbol: symIndex(e), ...(r.addend !== undefined && { addend: r.addend }) };
         });
-        rels.push({ after: Infinity, sec: { name: s.name, type: rs.rela ? SHT_RELA : SHT_REL, info: ni, addralign: 8, relocs: entries } });
+        rels.push({ after: Infinity, sec: { name: s.name, type: rs.rela ? SHT_RELA : SHT_REL, flags: SHF_INFO_LINK, info: ni, addralign: 8, relocs: entries } });
       });
     }
     // Output index (before the relocation sections are inserted) → final index.

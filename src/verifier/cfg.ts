@@ -116,7 +116,7 @@ export function checkCfg(env: Env): void {
     if (w < 0 || w >= n) env.reject(`jump out of range from insn ${t} to ${w}`);
     if (e === BRANCH) {
       prune(w);
-      jmpPoint(t);
+      jmpPoint(w);
     }
     if (state[w] === 0) {
       state[t] = DISCOVERED | e;

@@ -1,7 +1,8 @@
 // State equivalence for pruning: mirrors states_equal(), func_states_equal(),
 // regsafe(), stacksafe(), refsafe() and check_ids() (kernel/bpf/verifier.c).
-// Without precision backtracking every scalar is treated as precise (sound,
-// prunes less than the kernel).
+// NOT_EXACT (the pruning check) ignores imprecise scalars of the old state
+// (precision.ts finds which are precise); RANGE_WITHIN (loop convergence)
+// compares every scalar; EXACT (infinite-loop detection) compares all bits.
 import type { Env } from './env.js';
 import { rangeWithin, scalarEquals } from './num/scalar.js';
 import { tnumIn } from './num/tnum.js';
@@ -24,7 +25,17 @@ class IdMap {
     this.used.add(curId);
     return true;
   }
+  private tmp = 0;
+  /** mirrors check_scalar_ids(): a scalar without id gets a fresh one */
+  checkScalar(oldId: number, curId: number): boolean {
+    if (!oldId) return true;
+    return this.check(oldId, curId || --this.tmp);
+  }
 }
+
+/** mirrors enum exact_level; `true`/`false` mean 'exact'/'range_within'. */
+export type EqMode = 'not_exact' | 'range_within' | 'exact';
+const modeOf = (m: boolean | EqMode): EqMode => (m === true ? 'exact' : m === false ? 'range_within' : m);
 
 function regsExact(o: RegState, c: RegState, ids: IdMap): boolean {
   return (
@@ -34,16 +45,18 @@ function regsExact(o: RegState, c: RegState, ids: IdMap): boolean {
 }
 
 /** mirrors regsafe() */
-function regsafe(o: RegState, c: RegState, ids: IdMap, exact: boolean): boolean {
+function regsafe(o: RegState, c: RegState, ids: IdMap, mode: EqMode): boolean {
+  const exact = mode === 'exact';
   if (o.type === RegType.NOT_INIT) {
-    if (!exact || c.type === RegType.NOT_INIT) return true;
+    if (mode === 'not_exact' || c.type === RegType.NOT_INIT) return true;
   }
   if (o.type !== c.type || o.flags !== c.flags) return false;
   if (exact) return regsExact(o, c, ids);
   const within = (): boolean => rangeWithin(o.s, c.s) && tnumIn(o.s.varOff, c.s.varOff);
   switch (o.type) {
     case RegType.SCALAR_VALUE:
-      return ids.check(o.id, c.id) && within();
+      if (!o.precise && mode === 'not_exact') return true;
+      return ids.checkScalar(o.id, c.id) && within();
     case RegType.KERNEL_VALUE:
       return true;
     case RegType.PTR_TO_MAP_KEY:
@@ -75,7 +88,8 @@ function scalarForStack(s: StackSlot): RegState | null {
 }
 
 /** mirrors stacksafe() */
-function stacksafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean): boolean {
+function stacksafe(o: FuncState, c: FuncState, ids: IdMap, mode: EqMode): boolean {
+  const exact = mode === 'exact';
   const oSize = o.stack.length * BPF_REG_SIZE;
   const cSize = c.stack.length * BPF_REG_SIZE;
   for (let i = 0; i < oSize; i++) {
@@ -89,7 +103,7 @@ function stacksafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean): bool
     const orr = scalarForStack(o.stack[spi]);
     const crr = scalarForStack(c.stack[spi]);
     if (orr && crr) {
-      if (!regsafe(orr, crr, ids, exact)) return false;
+      if (!regsafe(orr, crr, ids, mode)) return false;
       i += BPF_REG_SIZE - 1 - j;
       continue;
     }
@@ -98,7 +112,7 @@ function stacksafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean): bool
     if (ot !== ct) return false;
     if (j !== BPF_REG_SIZE - 1) continue;
     if (ot === SlotType.SPILL) {
-      if (!regsafe(o.stack[spi].spilled, c.stack[spi].spilled, ids, exact)) return false;
+      if (!regsafe(o.stack[spi].spilled, c.stack[spi].spilled, ids, mode)) return false;
     } else if (ot === SlotType.DYNPTR || ot === SlotType.ITER) {
       if (!stackObjSafe(ot, o.stack[spi].spilled, c.stack[spi].spilled, (a, b) => ids.check(a, b))) return false;
     } else if (ot !== SlotType.MISC && ot !== SlotType.ZERO) {
@@ -109,7 +123,8 @@ function stacksafe(o: FuncState, c: FuncState, ids: IdMap, exact: boolean): bool
 }
 
 /** mirrors states_equal() */
-export function statesEqual(env: Env, old: VerifierState, cur: VerifierState, exact: boolean): boolean {
+export function statesEqual(env: Env, old: VerifierState, cur: VerifierState, eq: boolean | EqMode): boolean {
+  const mode = modeOf(eq);
   if (old.curframe !== cur.curframe) return false;
   const ids = new IdMap();
   if (old.refs.length !== cur.refs.length) return false;
@@ -122,9 +137,9 @@ export function statesEqual(env: Env, old: VerifierState, cur: VerifierState, ex
     const live = env.aux[insnIdx]?.liveRegs ?? 0x7ff;
     for (let r = 0; r < of.regs.length; r++) {
       if (!(live & (1 << r))) continue;
-      if (!regsafe(of.regs[r], cf.regs[r], ids, exact)) return false;
+      if (!regsafe(of.regs[r], cf.regs[r], ids, mode)) return false;
     }
-    if (!stacksafe(of, cf, ids, exact)) return false;
+    if (!stacksafe(of, cf, ids, mode)) return false;
   }
   return true;
 }

@@ -285,11 +285,6 @@ class InterpExecutable implements Executable {
         case 0x2f:
           mul64(R, d, R[s], R[s + 1]);
           break;
-        case 0x37:
-        case 0x3f:
-          if (P[b + 3] > 1) throw this.fault(cur, `invalid div offset ${P[b + 3]}`);
-          div64(R, d, R[s], R[s + 1], P[b + 3] === 1);
-          break;
         case 0x47:
         case 0x4f:
           R[d] |= R[s];
@@ -310,11 +305,6 @@ class InterpExecutable implements Executable {
           break;
         case 0x87:
           neg64(R, d);
-          break;
-        case 0x97:
-        case 0x9f:
-          if (P[b + 3] > 1) throw this.fault(cur, `invalid mod offset ${P[b + 3]}`);
-          mod64(R, d, R[s], R[s + 1], P[b + 3] === 1);
           break;
         case 0xa7:
         case 0xaf:
@@ -346,22 +336,6 @@ class InterpExecutable implements Executable {
         case 0xcf:
           arsh64(R, d, R[s]);
           break;
-        case 0xd7: {
-          // bswap16/32/64 (ALU64 | END | TO_LE)
-          const imm = P[b + 4];
-          if (imm === 16) {
-            R[d] = bswap16(R[d]);
-            R[d + 1] = 0;
-          } else if (imm === 32) {
-            R[d] = bswap32(R[d]);
-            R[d + 1] = 0;
-          } else if (imm === 64) {
-            const lo = R[d];
-            R[d] = bswap32(R[d + 1]);
-            R[d + 1] = bswap32(lo);
-          } else throw this.fault(cur, `invalid bswap width ${imm}`);
-          break;
-        }
         // ---- ALU (32-bit; results zero-extended) ----
         case 0x04:
         case 0x0c:
@@ -376,12 +350,6 @@ class InterpExecutable implements Executable {
         case 0x24:
         case 0x2c:
           R[d] = Math.imul(R[d], R[s]);
-          R[d + 1] = 0;
-          break;
-        case 0x34:
-        case 0x3c:
-          if (P[b + 3] > 1) throw this.fault(cur, `invalid div offset ${P[b + 3]}`);
-          R[d] = div32(R[d], R[s], P[b + 3] === 1);
           R[d + 1] = 0;
           break;
         case 0x44:
@@ -408,12 +376,6 @@ class InterpExecutable implements Executable {
           R[d] = -R[d];
           R[d + 1] = 0;
           break;
-        case 0x94:
-        case 0x9c:
-          if (P[b + 3] > 1) throw this.fault(cur, `invalid mod offset ${P[b + 3]}`);
-          R[d] = mod32(R[d], R[s], P[b + 3] === 1);
-          R[d + 1] = 0;
-          break;
         case 0xa4:
         case 0xac:
           R[d] ^= R[s];
@@ -423,40 +385,11 @@ class InterpExecutable implements Executable {
           R[d] = R[s];
           R[d + 1] = 0;
           break;
-        case 0xbc: {
-          const off = P[b + 3];
-          if (off === 0) R[d] = R[s];
-          else if (off === 8) R[d] = (R[s] << 24) >> 24;
-          else if (off === 16) R[d] = (R[s] << 16) >> 16;
-          else throw this.fault(cur, `invalid movsx offset ${off}`);
-          R[d + 1] = 0;
-          break;
-        }
         case 0xc4:
         case 0xcc:
           R[d] = R[d] >> (R[s] & 31);
           R[d + 1] = 0;
           break;
-        case 0xd4:
-        case 0xdc: {
-          // le (0xd4): truncate; be (0xdc): byte swap (host is little-endian)
-          const imm = P[b + 4];
-          const be = code === 0xdc;
-          if (imm === 16) {
-            R[d] = be ? bswap16(R[d]) : R[d] & 0xffff;
-            R[d + 1] = 0;
-          } else if (imm === 32) {
-            R[d] = be ? bswap32(R[d]) : R[d];
-            R[d + 1] = 0;
-          } else if (imm === 64) {
-            if (be) {
-              const lo = R[d];
-              R[d] = bswap32(R[d + 1]);
-              R[d + 1] = bswap32(lo);
-            }
-          } else throw this.fault(cur, `invalid endianness width ${imm}`);
-          break;
-        }
         // ---- JMP ----
         case 0x05:
           pc += P[b + 3];
@@ -606,18 +539,6 @@ class InterpExecutable implements Executable {
           R[d + 1] = dv.getInt32(a + 4, true);
           break;
         }
-        case 0x81:
-          R[d] = dv.getInt32(this.ea(cur, s, P[b + 3], 4, false), true);
-          R[d + 1] = R[d] >> 31;
-          break;
-        case 0x89:
-          R[d] = dv.getInt16(this.ea(cur, s, P[b + 3], 2, false), true);
-          R[d + 1] = R[d] >> 31;
-          break;
-        case 0x91:
-          R[d] = dv.getInt8(this.ea(cur, s, P[b + 3], 1, false));
-          R[d + 1] = R[d] >> 31;
-          break;
         // ---- stores ----
         case 0x62:
           dv.setInt32(this.ea(cur, d, P[b + 3], 4, true), P[b + 4], true);
@@ -649,34 +570,125 @@ class InterpExecutable implements Executable {
           dv.setInt32(a + 4, R[s + 1], true);
           break;
         }
-        case 0xc3:
-        case 0xdb:
-        case 0xcb:
-        case 0xd3:
-          this.atomic(cur, code, d, s, P[b + 3], P[b + 4], dv);
-          break;
         // ---- ld_imm64 and legacy packet loads ----
         case 0x18:
           R[d] = R[s];
           R[d + 1] = R[s + 1];
           pc = cur + 2;
           break;
-        case 0x20:
-        case 0x28:
-        case 0x30:
-        case 0x40:
-        case 0x48:
-        case 0x50:
-          this.ldPacket(cur, code, s, P[b + 4]);
+        default:
+          this.slow(cur, code, d, s, b);
           dv = mem.dv;
           break;
-        default: {
-          const why = code === 0 ? P[b + 5] : R_UNKNOWN;
-          if (why === R_END) throw this.fault(cur - 1, 'fell off the end of the program');
-          if (why === R_BADREG) throw this.fault(cur, 'invalid register in instruction');
-          throw this.fault(cur, `unknown opcode ${hex(code)}`);
-        }
       }
+    }
+  }
+
+  /** The less frequent instructions (kept out of exec() so that its hot loop stays small). */
+  private slow(cur: number, code: number, d: number, s: number, b: number): void {
+    const P = this.P;
+    const R = this.R;
+    const dv = this.mem.dv;
+    switch (code) {
+      case 0x37:
+      case 0x3f:
+        if (P[b + 3] > 1) throw this.fault(cur, `invalid div offset ${P[b + 3]}`);
+        div64(R, d, R[s], R[s + 1], P[b + 3] === 1);
+        break;
+      case 0x97:
+      case 0x9f:
+        if (P[b + 3] > 1) throw this.fault(cur, `invalid mod offset ${P[b + 3]}`);
+        mod64(R, d, R[s], R[s + 1], P[b + 3] === 1);
+        break;
+      case 0xd7: {
+        // bswap16/32/64 (ALU64 | END | TO_LE)
+        const imm = P[b + 4];
+        if (imm === 16) {
+          R[d] = bswap16(R[d]);
+          R[d + 1] = 0;
+        } else if (imm === 32) {
+          R[d] = bswap32(R[d]);
+          R[d + 1] = 0;
+        } else if (imm === 64) {
+          const lo = R[d];
+          R[d] = bswap32(R[d + 1]);
+          R[d + 1] = bswap32(lo);
+        } else throw this.fault(cur, `invalid bswap width ${imm}`);
+        break;
+    }
+    case 0x34:
+    case 0x3c:
+      if (P[b + 3] > 1) throw this.fault(cur, `invalid div offset ${P[b + 3]}`);
+      R[d] = div32(R[d], R[s], P[b + 3] === 1);
+      R[d + 1] = 0;
+      break;
+    case 0x94:
+    case 0x9c:
+      if (P[b + 3] > 1) throw this.fault(cur, `invalid mod offset ${P[b + 3]}`);
+      R[d] = mod32(R[d], R[s], P[b + 3] === 1);
+      R[d + 1] = 0;
+      break;
+    case 0xbc: {
+      const off = P[b + 3];
+      if (off === 0) R[d] = R[s];
+      else if (off === 8) R[d] = (R[s] << 24) >> 24;
+      else if (off === 16) R[d] = (R[s] << 16) >> 16;
+      else throw this.fault(cur, `invalid movsx offset ${off}`);
+      R[d + 1] = 0;
+      break;
+    }
+    case 0xd4:
+    case 0xdc: {
+      // le (0xd4): truncate; be (0xdc): byte swap (host is little-endian)
+      const imm = P[b + 4];
+      const be = code === 0xdc;
+      if (imm === 16) {
+        R[d] = be ? bswap16(R[d]) : R[d] & 0xffff;
+        R[d + 1] = 0;
+      } else if (imm === 32) {
+        R[d] = be ? bswap32(R[d]) : R[d];
+        R[d + 1] = 0;
+      } else if (imm === 64) {
+        if (be) {
+          const lo = R[d];
+          R[d] = bswap32(R[d + 1]);
+          R[d + 1] = bswap32(lo);
+        }
+      } else throw this.fault(cur, `invalid endianness width ${imm}`);
+      break;
+    }
+    case 0x81:
+      R[d] = dv.getInt32(this.ea(cur, s, P[b + 3], 4, false), true);
+      R[d + 1] = R[d] >> 31;
+      break;
+    case 0x89:
+      R[d] = dv.getInt16(this.ea(cur, s, P[b + 3], 2, false), true);
+      R[d + 1] = R[d] >> 31;
+      break;
+    case 0x91:
+      R[d] = dv.getInt8(this.ea(cur, s, P[b + 3], 1, false));
+      R[d + 1] = R[d] >> 31;
+      break;
+    case 0xc3:
+    case 0xdb:
+    case 0xcb:
+    case 0xd3:
+      this.atomic(cur, code, d, s, P[b + 3], P[b + 4], dv);
+      break;
+    case 0x20:
+    case 0x28:
+    case 0x30:
+    case 0x40:
+    case 0x48:
+    case 0x50:
+      this.ldPacket(cur, code, s, P[b + 4]);
+      break;
+    default: {
+      const why = code === 0 ? P[b + 5] : R_UNKNOWN;
+      if (why === R_END) throw this.fault(cur - 1, 'fell off the end of the program');
+      if (why === R_BADREG) throw this.fault(cur, 'invalid register in instruction');
+      throw this.fault(cur, `unknown opcode ${hex(code)}`);
+    }
     }
   }
 

@@ -14,9 +14,13 @@ import { progType as progTypeInfo } from '../kernel/progtypes.js';
 import type { MapSpec } from '../kernel/maps.js';
 import type { Engine, Executable } from './env.js';
 import { interpreter } from './interp.js';
+import { jit } from './jit/jit.js';
 import { AddressSpace } from './memory.js';
 
-const engines = new Map<string, Engine>([['interp', interpreter]]);
+const engines = new Map<string, Engine>([
+  ['interp', interpreter],
+  ['jit', jit],
+]);
 
 /** Makes an engine available to testRun() by name (the JIT registers itself as 'jit'). */
 export function registerEngine(e: Engine): void {

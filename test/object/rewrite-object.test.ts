@@ -2,7 +2,7 @@
 // Oracles: our own loader (round trip), llvm-objdump-19 (accepts the object,
 // sees every slot and every relocation) and the running kernel through
 // bpftool/libbpf (loads it; BPF_PROG_TEST_RUN returns what the original does).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,10 +12,10 @@ import { linkProgram as linkToModel } from '../../src/kernel/link.js';
 import { loadObject, type BpfObject, type BpfProgram } from '../../src/object/index.js';
 import { rewriteObject } from '../../src/object/rewrite-object.js';
 import { KfError } from '../../src/util/errors.js';
-import { BUILD, CANNOT_LOAD_WHY, CAN_LOAD, HAVE_OBJDUMP, exampleObjects, readExample, rng, run, withLoaded } from '../elf/tools.js';
+import { BUILD, CANNOT_LOAD_WHY, CAN_LOAD, HAVE_CLANG, HAVE_OBJDUMP, exampleObjects, readExample, rng, run, withLoaded } from '../elf/tools.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'kf-rewrite-'));
-afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+afterAll(() => process.env.KF_KEEP_TMP || rmSync(TMP, { recursive: true, force: true }));
 
 const identity = (n: number) => Int32Array.from({ length: n + 1 }, (_, i) => i);
 const compose = (a: Int32Array, b: Int32Array) => a.map((v) => b[v]);
@@ -46,8 +46,15 @@ function perturb(p: BpfProgram, insns0: Insn[] = p.insns): { insns: Insn[]; map:
   const pre = (i: number, xs: Insn[]) => before.set(i, [...(before.get(i) ?? []), ...xs]);
   for (const s of p.subprogs) if (p.insns[s.start].code !== 0x18) pre(s.start, [JA0]); // an lddw cannot be patched
   for (const e of p.externCalls) if (e.kind === 'kfunc') pre(e.index, [SPILL_R1, FILL_R1, JA0]);
-  p.insns.forEach((x, i) => x.code === CALL && x.src === 1 && pre(i, [JA0]));
+  p.insns.forEach((x, i) => ((x.code === CALL && x.src === 1) || x.code === 0x95) && pre(i, x.code === 0x95 ? [JA0, JA0] : [JA0]));
   const r1 = applyPatches(insns0, new Map([...before].map(([i, xs]) => [i, [...xs, insns0[i]]])));
+  // Slots of a patch are final: re-aim the bpf-to-bpf calls we put at the end of one.
+  for (const [i, xs] of before) {
+    const x = insns0[i];
+    if (x.code !== CALL || x.src !== 1) continue;
+    const at = r1.map[i] + xs.length;
+    r1.insns[at] = insn(x.code, x.dst, x.src, x.off, r1.map[i + x.imm + 1] - at - 1);
+  }
   const firstKfunc = p.externCalls.find((e) => e.kind === 'kfunc');
   // Delete the goto +0 after the first pair, or else the first inserted goto +0.
   const del = firstKfunc ? r1.map[firstKfunc.index] + 2 : r1.insns.findIndex((x, i) => i < r1.insns.length - 1 && x === JA0);
@@ -60,6 +67,23 @@ function write(name: string, bytes: Uint8Array): string {
   const path = join(TMP, `${name}.o`);
   writeFileSync(path, bytes);
   return path;
+}
+
+/**
+ * The perturbation of both encodings of a program: the object's (what
+ * loadObject reads back) and the model kernel's (what the inliner hands over:
+ * map fds, kfunc BTF ids, named back by `kfuncName`). A kfunc call at the end
+ * of a patch (code inserted before it) is no longer at its old slot's new
+ * slot, so it is written only because kfuncName names it.
+ */
+function perturbed(c: Case) {
+  const names = c.obj.externs.map((e) => e.name);
+  const model = linkToModel(c.obj, c.prog, (n) => 1000 + names.indexOf(n)).insns;
+  const kfuncName = (id: number) => names[id - 1000];
+  const a = perturb(c.prog);
+  const b = perturb(c.prog, model);
+  expect(b.map).toEqual(a.map);
+  return { insns: a.insns, model: b.insns, map: a.map, kfuncName };
 }
 
 /** Slots llvm-objdump shows (an lddw is one line) and the symbol of each relocation, in order. */
@@ -121,13 +145,14 @@ describe('rewriteObject: identity round trip through loadObject', () => {
 describe('rewriteObject: a non-identity rewrite (insertions, a deletion) round trip', () => {
   for (const { file, obj, prog } of cases) {
     it(`${file} ${prog.name}`, () => {
-      const { insns, map } = perturb(prog);
+      const { insns, model, map, kfuncName } = perturbed({ file, obj, prog });
       expect(insns.length).toBeGreaterThan(prog.insns.length);
-      const q = loadObject(rewriteObject(obj, prog.name, insns, map), { objectName: file }).programs[0];
+      const q = loadObject(rewriteObject(obj, prog.name, model, map, { kfuncName }), { objectName: file }).programs[0];
       expect(q.insns).toEqual(insns);
       expect(q.subprogs).toEqual(prog.subprogs.map((s) => ({ ...s, start: map[s.start] })));
       expect(q.mapRefs).toEqual(prog.mapRefs.map((r) => ({ ...r, index: map[r.index] })));
-      expect(q.externCalls).toEqual(prog.externCalls.map((e) => ({ ...e, index: map[e.index] })));
+      // Code was inserted before each kfunc call: the call is the last slot of its replacement.
+      expect(q.externCalls).toEqual(prog.externCalls.map((e) => ({ ...e, index: map[e.index + 1] - 1 })));
       expect(q.funcInfo).toEqual(prog.funcInfo.map((f) => ({ ...f, insn: map[f.insn] })));
       expect(q.lineInfo).toEqual(prog.lineInfo.map((l) => ({ ...l, insn: map[l.insn] })));
     });
@@ -137,8 +162,10 @@ describe('rewriteObject: a non-identity rewrite (insertions, a deletion) round t
 describe(`rewriteObject: llvm-objdump-19 accepts the output${HAVE_OBJDUMP ? '' : ' [skipped: llvm-objdump-19 missing]'}`, () => {
   for (const { file, obj, prog } of cases) {
     it.skipIf(!HAVE_OBJDUMP)(`${file} ${prog.name}`, () => {
-      for (const [tag, insns, map] of [['id', prog.insns.slice(), identity(prog.insns.length)], ['perturbed', ...Object.values(perturb(prog)).slice(0, 2)]] as [string, Insn[], Int32Array][]) {
-        const path = write(`${prog.name}-${tag}`, rewriteObject(obj, prog.name, insns, map));
+      const pt = perturbed({ file, obj, prog });
+      const model = linkToModel(obj, prog, (n) => 1000 + obj.externs.findIndex((e) => e.name === n)).insns;
+      for (const [tag, insns, map] of [['id', model, identity(prog.insns.length)], ['perturbed', pt.model, pt.map]] as const) {
+        const path = write(`${prog.name}-${tag}`, rewriteObject(obj, prog.name, insns, map, { kfuncName: pt.kfuncName }));
         const d = objdump(path);
         let lddw = 0;
         for (let i = 0; i < insns.length; i++) if (insns[i].code === 0x18) (lddw++, i++);
@@ -158,8 +185,8 @@ describe(`rewriteObject: the kernel loads the output (${CAN_LOAD ? 'bpftool as r
     it.skipIf(!CAN_LOAD)(`${file} ${prog.name}`, () => {
       const want = loadAndRun(join(BUILD, file), prog, false);
       const same = loadAndRun(write(`${prog.name}-id`, rewriteObject(obj, prog.name, prog.insns.slice(), identity(prog.insns.length))), prog, true);
-      const { insns, map } = perturb(prog);
-      const moved = loadAndRun(write(`${prog.name}-perturbed`, rewriteObject(obj, prog.name, insns, map)), prog, true);
+      const { model, map, kfuncName } = perturbed({ file, obj, prog });
+      const moved = loadAndRun(write(`${prog.name}-perturbed`, rewriteObject(obj, prog.name, model, map, { kfuncName })), prog, true);
       expect(same).toBe(want);
       expect(moved).toBe(want);
       if (TEST_RUN_TYPES.has(prog.progTypeName)) expect(want).toBeTypeOf('number');
@@ -177,6 +204,40 @@ describe(`rewriteObject: the kernel loads the output (${CAN_LOAD ? 'bpftool as r
     expect(loadObject(rewriteObject(sub.obj, 'tc_hash', sub.prog.insns.slice(), identity(sub.prog.insns.length), { btfExt: false })).btfExt).toBeUndefined();
     expect(loadAndRun(noExt(sub), sub.prog, true)).toBe(loadAndRun(join(BUILD, sub.file), sub.prog, false));
     expect(() => withLoaded(noExt(cb), () => 0)).toThrow(/failed to load/);
+  });
+});
+
+// No example has CO-RE relocations: a tiny program whose return value is a
+// field offset in the running kernel's task_struct.
+const CORE_SRC = `
+struct task_struct { int pid; int tgid; } __attribute__((preserve_access_index));
+struct __sk_buff;
+__attribute__((section("tc"), used)) int core_tc(struct __sk_buff *skb)
+{
+	struct task_struct *t = 0;
+	return __builtin_preserve_field_info(t->tgid, 0) + 100000 * __builtin_preserve_type_info(*t, 0);
+}
+char _license[] __attribute__((section("license"), used)) = "GPL";
+`;
+
+describe(`rewriteObject: CO-RE relocations move with their instructions${HAVE_CLANG ? '' : ' [skipped: clang-19 missing]'}`, () => {
+  it.skipIf(!HAVE_CLANG)('core_tc', () => {
+    const src = join(TMP, 'core.bpf.c');
+    writeFileSync(src, CORE_SRC);
+    const objPath = join(TMP, 'core.bpf.o');
+    run('clang-19', ['-O2', '-g', '-target', 'bpf', '-mcpu=v3', '-c', src, '-o', objPath]);
+    const obj = loadObject(readFileSync(objPath));
+    const prog = obj.programs[0];
+    expect(prog.coreRelos.length).toBeGreaterThan(0);
+    const { insns, map } = perturb(prog);
+    const out = write('core-perturbed', rewriteObject(obj, prog.name, insns, map));
+    const q = loadObject(readFileSync(out)).programs[0];
+    expect(q.insns).toEqual(insns);
+    expect(q.coreRelos).toEqual(prog.coreRelos.map((r) => ({ ...r, insn: map[r.insn] })));
+    if (!CAN_LOAD) return;
+    const want = loadAndRun(objPath, prog, true)!;
+    expect(want).toBeGreaterThan(100000 + 8); // libbpf relocated the offset: tgid is not at 4 in the kernel's task_struct
+    expect(loadAndRun(out, prog, true)).toBe(want);
   });
 });
 

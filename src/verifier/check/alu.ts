@@ -8,6 +8,7 @@ import { S64_MAX, S64_MIN, U64_MAX } from '../num/u64.js';
 import { isPktPointer, regTypeStr, type RegState } from '../state/reg.js';
 import { PTR_MAYBE_NULL, RegType } from '../state/types.js';
 import { checkRegArg, copyInto, markKnown, markUnknown, Op } from './regs.js';
+import { markChainPrecision } from '../precision.js';
 
 const ALU_STR = ['+=', '-=', '*=', '/=', '|=', '&=', '<<=', '>>=', 'neg', '%=', '^=', '=', 's>>=', 'endian'];
 const OPS: Record<number, AluOp> = {
@@ -156,13 +157,18 @@ function adjustRegMinMax(env: Env, insn: Insn, is64: boolean, srcX: boolean, op:
         }
         env.reject(`R${insn.dst} pointer ${ALU_STR[op >> 4]} pointer prohibited`);
       }
+      // scalar += pointer: the scalar offset must be precise
+      markChainPrecision(env, insn.dst);
       adjustPtr(env, insn, is64, op, src, dst, true);
       return;
     }
     if (dst.type !== RegType.SCALAR_VALUE) {
+      markChainPrecision(env, insn.src);
       adjustPtr(env, insn, is64, op, dst, src, false);
       return;
     }
+    // if dst is precise, src must be precise as well
+    if (dst.precise) markChainPrecision(env, insn.src);
   } else {
     if (dst.type === RegType.KERNEL_VALUE) return;
     src = { ...dst, type: RegType.SCALAR_VALUE, s: scalarConst(BigInt(insn.imm)), id: 0 };

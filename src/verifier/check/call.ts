@@ -13,6 +13,7 @@ import { checkMemRegion, checkPacketAccess, checkPtrOffReg } from './mem.js';
 import { checkRegArg, markKnown, markNotInit, markPtr, markUnknown, Op } from './regs.js';
 import { checkStackAccessWithinBounds, stackFrame } from './stack.js';
 import { formatScalar } from '../num/format.js';
+import { markChainPrecision } from '../precision.js';
 
 const BPF_MAX_VAR_SIZ = 1 << 29;
 
@@ -121,6 +122,7 @@ export function checkHelperCall(env: Env, insn: Insn): void {
         const prevReg = env.regs[regno - 1];
         if (prev === ArgType.PTR_TO_MEM_OR_NULL && isKnownZero(prevReg)) break;
         helperMem(env, regno - 1, Number(reg.s.umax), prev === ArgType.PTR_TO_UNINIT_MEM, zeroOk);
+        markChainPrecision(env, regno);
         break;
       }
     }
@@ -170,6 +172,8 @@ export function checkFuncCall(env: Env, insn: Insn): number {
     env.verbose('callee:\n');
     env.printState(st, st.curframe, true);
   }
+  // init_func_state() marks the whole state scratched
+  env.scratch.all();
   return target;
 }
 
@@ -207,6 +211,7 @@ export function checkReturnCode(env: Env): void {
       return;
   }
   if (r0.type !== RegType.SCALAR_VALUE) env.reject(`At program exit the register R0 is not a known value (${regTypeStr(r0)})`);
+  markChainPrecision(env, 0);
   if (r0.s.smin < lo || r0.s.smax > hi) {
     const v = formatScalar(r0.s);
     env.reject(`At program exit the register R0 has ${v.startsWith('scalar') ? 'unknown scalar value' : `smin=${r0.s.smin} smax=${r0.s.smax}`} should have been in [${lo}, ${hi}]`);

@@ -5,7 +5,8 @@ import type { Insn } from '../../isa/insn.js';
 import type { Env } from '../env.js';
 import { isBranchTaken, refineBranch, scalarConst, type JmpOp } from '../num/scalar.js';
 import { tnumIsConst } from '../num/tnum.js';
-import type { VerifierState } from '../state/frame.js';
+import type { LinkedReg, VerifierState } from '../state/frame.js';
+import { collectLinkedRegs, markChainPrecision, pushInsnHistory } from '../precision.js';
 import { isPktPointer, maybeNull, type RegState } from '../state/reg.js';
 import { PTR_MAYBE_NULL, RegType } from '../state/types.js';
 import { checkRegArg, Op } from './regs.js';
@@ -207,10 +208,18 @@ export function checkCondJmp(env: Env, insn: Insn, push: (target: number) => Ver
   }
   const pred = branchTaken(dst, src, op, is32);
   if (pred === 1 || pred === 0) {
+    // the outcome depends on the exact values: they must be precise
+    if (dst.type === RegType.SCALAR_VALUE) markChainPrecision(env, insn.dst);
+    if (insn.code & 8 && src.type === RegType.SCALAR_VALUE) markChainPrecision(env, insn.src);
     if (env.log.level) env.printInsnState(env.cur);
     return pred;
   }
   const thisB = env.cur;
+  // mirrors collect_linked_regs() + push_insn_history() before push_stack()
+  const linked: LinkedReg[] = [];
+  if (insn.code & 8 && src.type === RegType.SCALAR_VALUE && src.id) collectLinkedRegs(env, thisB, src.id, linked);
+  if (dst.type === RegType.SCALAR_VALUE && dst.id) collectLinkedRegs(env, thisB, dst.id, linked);
+  if (linked.length > 1) pushInsnHistory(env, thisB, 0, linked);
   const other = push(env.insnIdx + insn.off + 1);
   const oregs = other.frames[other.curframe].regs;
   const srcX = (insn.code & 8) !== 0;

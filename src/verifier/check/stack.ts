@@ -8,6 +8,7 @@ import { copyReg, isKnownZero, type RegState } from '../state/reg.js';
 import { BPF_REG_SIZE, MAX_BPF_STACK, RegType, SlotType } from '../state/types.js';
 import { assignScalarId, BPF_MAX_VAR_OFF } from './alu.js';
 import { copyInto, markKnown, markUnknown } from './regs.js';
+import { markChainPrecision, pushInsnHistory, stackAccessFlags } from '../precision.js';
 
 /** The frame a PTR_TO_STACK register points into: mirrors func(env, reg). */
 export function stackFrame(env: Env, reg: RegState): FuncState {
@@ -78,6 +79,7 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
     const minOff = Number(ptr.s.smin) + off;
     const maxOff = Number(ptr.s.smax) + off + size;
     const zero = (reg && isKnownZero(reg)) || (!reg && isSt && insn.imm === 0);
+    let zeroUsed = false;
     for (let i = minOff; i < maxOff; i++) {
       const slotIdx = -i - 1;
       const spi = Math.floor(slotIdx / BPF_REG_SIZE);
@@ -86,8 +88,10 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
       slot.spilled.type = RegType.NOT_INIT;
       const j = slotIdx % BPF_REG_SIZE;
       const nt = zero && slot.slotType[j] === SlotType.ZERO ? SlotType.ZERO : SlotType.MISC;
+      if (nt === SlotType.ZERO) zeroUsed = true;
       slot.slotType[j] = nt;
     }
+    if (zeroUsed) markChainPrecision(env, valueReg);
     return;
   }
   const o = off + Number(BigInt.asIntN(64, ptr.s.varOff.value));
@@ -96,6 +100,8 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
   const slot = f.stack[spi];
   env.scratch.slot(spi);
   const cur = env.cur.frames[env.cur.curframe];
+  // a register spill is recorded in the jump history for backtracking
+  let flags = stackAccessFlags(f.frameno, spi);
   if (reg && o % BPF_REG_SIZE === 0 && reg.type === RegType.SCALAR_VALUE) {
     const fits = (reg.s.umax === 0n ? 0 : reg.s.umax.toString(2).length) <= 8 * size;
     if (fits) assignScalarId(env, reg);
@@ -104,7 +110,7 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
   } else if (!reg && o % BPF_REG_SIZE === 0 && isSt) {
     const tmp: RegState = { ...slot.spilled, type: RegType.SCALAR_VALUE, flags: 0, off: 0, range: 0, id: 0, refObjId: 0, s: scalarConst(BigInt(insn.imm)), precise: false, frameno: 0, map: null, memSize: 0 };
     saveRegState(slot, tmp, size);
-  } else if (reg && isSpillable(reg.type)) {
+  } else if (reg && isSpillable(reg.type) && !(reg.type === RegType.KERNEL_VALUE && size !== BPF_REG_SIZE)) {
     if (size !== BPF_REG_SIZE) env.reject('invalid size of register spill');
     if (f !== cur && reg.type === RegType.PTR_TO_STACK) env.reject('cannot spill pointers to stack into stack frame of the caller');
     saveRegState(slot, reg, size);
@@ -112,9 +118,13 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
     slot.spilled.type = RegType.NOT_INIT;
     scrubSpecial(slot);
     const zero = (reg && isKnownZero(reg)) || (!reg && isSt && insn.imm === 0);
+    // STACK_ZERO relies on the exact value of the stored register
+    if (zero) markChainPrecision(env, valueReg);
     const t = zero ? SlotType.ZERO : SlotType.MISC;
     for (let i = 0; i < size; i++) slot.slotType[(slotIdx - i) % BPF_REG_SIZE] = t;
+    flags = 0;
   }
+  if (flags) pushInsnHistory(env, env.cur, flags, null);
 }
 
 /** mirrors mark_reg_stack_read(): zeroes stay zero, anything else is unknown. */
@@ -150,6 +160,7 @@ export function checkStackRead(env: Env, regno: number, off: number, size: numbe
   env.scratch.slot(spi);
   const st = slot.slotType;
   const spilled = slot.spilled;
+  const flags = stackAccessFlags(f.frameno, spi);
   if (isSpilled(slot)) {
     let spillSize = 1;
     for (let i = BPF_REG_SIZE - 1; i > 0 && st[i - 1] === SlotType.SPILL; i--) spillSize++;
@@ -162,6 +173,7 @@ export function checkStackRead(env: Env, regno: number, off: number, size: numbe
         copyInto(env.regs[dst], { ...spilled });
         const w = spilled.s.umax === 0n ? 0 : spilled.s.umax.toString(2).length;
         if (w > size * 8) env.regs[dst].id = 0;
+        pushInsnHistory(env, env.cur, flags, null);
       } else {
         let spillCnt = 0, zeroCnt = 0;
         for (let i = 0; i < size; i++) {
@@ -170,13 +182,16 @@ export function checkStackRead(env: Env, regno: number, off: number, size: numbe
           else if (t === SlotType.ZERO) zeroCnt++;
           else if (t !== SlotType.MISC && t !== SlotType.INVALID) env.reject(`invalid read from stack off ${o}+${i} size ${size}`);
         }
-        if (spillCnt === size && isKnownZero(spilled)) markKnown(env.regs[dst], 0n);
-        else if (zeroCnt === size) markKnown(env.regs[dst], 0n);
+        if (spillCnt === size && isKnownZero(spilled)) {
+          markKnown(env.regs[dst], 0n);
+          pushInsnHistory(env, env.cur, flags, null);
+        } else if (zeroCnt === size) markKnown(env.regs[dst], 0n);
         else markUnknown(env.regs[dst]);
       }
       return;
     }
     if (dst >= 0) copyInto(env.regs[dst], { ...spilled });
+    pushInsnHistory(env, env.cur, flags, null);
     return;
   }
   for (let i = 0; i < size; i++) {

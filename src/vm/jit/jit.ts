@@ -175,20 +175,6 @@ class JitExecutable implements Executable {
     }
     return this.mem.dv.getBigUint64(CALL_SCRATCH + SCR_R0, true);
   }
-
-  /** Runs `n` times with the same arguments (for benchmarks: no per-run BigInt work). */
-  runMany(n: number, r1 = 0n): bigint {
-    const dv = this.mem.dv;
-    const B = CALL_SCRATCH + SCR_R1;
-    let r = 0n;
-    for (let i = 0; i < n; i++) {
-      dv.setBigUint64(B, r1, true);
-      dv.setBigUint64(CALL_SCRATCH + SCR_FP, BigInt(this.stackEnd), true);
-      this.entry();
-    }
-    r = dv.getBigUint64(CALL_SCRATCH + SCR_R0, true);
-    return r;
-  }
 }
 
 export const jit: Engine = {
