@@ -18,6 +18,9 @@
 // license, version and .BTF are copied unchanged; .BTF.ext is regenerated for
 // the new slots (func_info, line_info, CO-RE relocations), as libbpf's
 // bpf_object__relocate() would see it (insn_off in bytes from section start).
+// Dropping .BTF.ext (opts.btfExt false) was tried against Linux 6.18: libbpf
+// then passes no func_info, which the kernel accepts for static subprograms
+// but refuses for a bpf_loop callback ("missing btf func_info").
 
 import {
   R_BPF_64_32,

@@ -3,6 +3,7 @@
 // check_cfg() / visit_insn() / push_insn(), plus compute_live_registers().
 import type { Insn } from '../isa/insn.js';
 import type { Env } from './env.js';
+import { isSyncCallbackHelper } from './helpers-proto.js';
 
 const VALID = new Set<number>();
 (() => {
@@ -149,7 +150,16 @@ export function checkCfg(env: Env): void {
     if (cls !== 5 && cls !== 6) return push(t, t + (isLdImm64(x) ? 2 : 1), FALLTHROUGH);
     const op = x.code & 0xf0;
     if (op === 0x90) return 0;
-    if (op === 0x80) return visitCall(t, x.src === 1);
+    if (op === 0x80) {
+      // helpers calling callbacks: a checkpoint before each iteration (mirrors mark_calls_callback())
+      if (x.src === 0 && isSyncCallbackHelper(x.imm)) {
+        env.aux[t].callsCallback = true;
+        env.aux[t].forceCheckpoint = true;
+        prune(t);
+        jmpPoint(t);
+      }
+      return visitCall(t, x.src === 1);
+    }
     if (op === 0x00) {
       const off = cls === 5 ? x.off : x.imm;
       const r = push(t, t + off + 1, FALLTHROUGH);

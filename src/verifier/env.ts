@@ -65,6 +65,11 @@ export class Env {
   /** env->prev_log_pos / prev_insn_print_pos for print_insn_state() */
   prevLogPos = 0;
   prevInsnPrintPos = 0;
+  /** expected_attach_type (return-code rules) and whether BTF func_info came with the program. */
+  expectedAttachType = 0;
+  /** nr_cpu_ids (bpf_get_smp_processor_id's range); the model kernel has one CPU. */
+  nrCpuIds = 1;
+  btfFuncInfo = true;
   readonly strictAlignment: boolean;
   readonly testStateFreq: boolean;
   /** Precision backtracking (env->bt) and the history entry of the current instruction (env->cur_hist_ent). */

@@ -216,7 +216,7 @@ export function doCheck(env: Env): void {
           checkKfuncCall(env, insn, push);
         } else {
           if (isDynptrHelper(insn)) checkDynptrHelper(env, insn);
-          else checkHelperCall(env, insn);
+          else checkHelperCall(env, insn, push);
         }
         env.scratch.reg(0);
       } else if (op === 0x00) {

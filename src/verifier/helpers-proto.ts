@@ -1,6 +1,14 @@
-// A minimal helper-prototype catalogue: mirrors struct bpf_func_proto for the
-// common helpers (net/core/filter.c, kernel/bpf/helpers.c). The model kernel
-// (src/kernel) will own the full catalogue; the lead reconciles later.
+// Helper prototypes as the verifier reads them: struct bpf_func_proto
+// (arguments, return type) and env->ops->get_func_proto() (which program types
+// may call a helper).
+//
+// Source of truth: the model kernel's catalogue (src/kernel/catalogue.ts
+// HELPERS) for every helper the model implements; names come from
+// src/isa/helpers.ts (func_id_str[]). VERIFY_ONLY below lists the few helpers
+// the legacy verifier tests call that the model kernel does not implement
+// (verification only: a program calling them cannot run in the VM).
+import { HELPERS, type ArgType as KArg, type RetType as KRet } from '../kernel/catalogue.js';
+import { HELPER_NAMES, helperName as isaHelperName } from '../isa/helpers.js';
 
 /** mirrors enum bpf_arg_type (the subset modelled). */
 export enum ArgType {
@@ -17,6 +25,12 @@ export enum ArgType {
   PTR_TO_UNINIT_MEM,
   CONST_SIZE,
   CONST_SIZE_OR_ZERO,
+  /** a callback: PTR_TO_FUNC from an ld_imm64 of BPF_PSEUDO_FUNC */
+  PTR_TO_FUNC,
+  /** ARG_PTR_TO_STACK | PTR_MAYBE_NULL */
+  PTR_TO_STACK_OR_NULL,
+  /** ARG_PTR_TO_DYNPTR (checked by src/verifier/kfunc) */
+  PTR_TO_DYNPTR,
 }
 
 /** mirrors enum bpf_return_type (the subset modelled). */
@@ -33,64 +47,97 @@ export interface HelperProto {
   readonly args: readonly ArgType[];
   /** bpf_helper_changes_pkt_data() */
   readonly pktChange?: boolean;
-  /** Program types allowed; undefined = all. */
+  /** Program types allowed; undefined = all (bpf_base_func_proto()). */
   readonly progTypes?: readonly number[];
 }
 
-/** func_id_str[] of include/uapi/linux/bpf.h, in id order. */
-const NAMES = [
-  'unspec', 'map_lookup_elem', 'map_update_elem', 'map_delete_elem', 'probe_read', 'ktime_get_ns',
-  'trace_printk', 'get_prandom_u32', 'get_smp_processor_id', 'skb_store_bytes', 'l3_csum_replace',
-  'l4_csum_replace', 'tail_call', 'clone_redirect', 'get_current_pid_tgid', 'get_current_uid_gid',
-  'get_current_comm', 'get_cgroup_classid', 'skb_vlan_push', 'skb_vlan_pop', 'skb_get_tunnel_key',
-  'skb_set_tunnel_key', 'perf_event_read', 'redirect', 'get_route_realm', 'perf_event_output',
-  'skb_load_bytes', 'get_stackid', 'csum_diff', 'skb_get_tunnel_opt', 'skb_set_tunnel_opt',
-  'skb_change_proto', 'skb_change_type', 'skb_under_cgroup', 'get_hash_recalc', 'get_current_task',
-  'probe_write_user', 'current_task_under_cgroup', 'skb_change_tail', 'skb_pull_data', 'csum_update',
-  'set_hash_invalid', 'get_numa_node_id', 'skb_change_head', 'xdp_adjust_head', 'probe_read_str',
-  'get_socket_cookie', 'get_socket_uid', 'set_hash', 'setsockopt', 'skb_adjust_room', 'redirect_map',
-  'sk_redirect_map', 'sock_map_update', 'xdp_adjust_meta', 'perf_event_read_value',
-  'perf_prog_read_value', 'getsockopt', 'override_return', 'sock_ops_cb_flags_set', 'msg_redirect_map',
-  'msg_apply_bytes', 'msg_cork_bytes', 'msg_pull_data', 'bind', 'xdp_adjust_tail',
+const KARG: Record<KArg, ArgType> = {
+  ARG_ANYTHING: ArgType.ANYTHING,
+  ARG_CONST_MAP_PTR: ArgType.CONST_MAP_PTR,
+  ARG_PTR_TO_MAP_KEY: ArgType.PTR_TO_MAP_KEY,
+  ARG_PTR_TO_MAP_VALUE: ArgType.PTR_TO_MAP_VALUE,
+  ARG_PTR_TO_CTX: ArgType.PTR_TO_CTX,
+  'ARG_PTR_TO_MEM | MEM_RDONLY': ArgType.PTR_TO_MEM,
+  ARG_PTR_TO_UNINIT_MEM: ArgType.PTR_TO_UNINIT_MEM,
+  ARG_CONST_SIZE: ArgType.CONST_SIZE,
+  ARG_CONST_SIZE_OR_ZERO: ArgType.CONST_SIZE_OR_ZERO,
+  ARG_PTR_TO_FUNC: ArgType.PTR_TO_FUNC,
+  ARG_PTR_TO_STACK_OR_NULL: ArgType.PTR_TO_STACK_OR_NULL,
+  'ARG_PTR_TO_DYNPTR | MEM_RDONLY': ArgType.PTR_TO_DYNPTR,
+};
+const KRET: Record<KRet, RetType> = {
+  RET_INTEGER: RetType.INTEGER,
+  RET_VOID: RetType.VOID,
+  RET_PTR_TO_MAP_VALUE_OR_NULL: RetType.PTR_TO_MAP_VALUE_OR_NULL,
+};
+
+// Program types (enum bpf_prog_type)
+const SOCKET_FILTER = 1, KPROBE = 2, SCHED_CLS = 3, SCHED_ACT = 4, TRACEPOINT = 5, XDP = 6, PERF_EVENT = 7, CGROUP_SKB = 8;
+const LWT_IN = 10, LWT_OUT = 11, LWT_XMIT = 12, SK_SKB = 14, RAW_TRACEPOINT = 17, TRACING = 26;
+const TC = [SCHED_CLS, SCHED_ACT];
+const TRACING_TYPES = [KPROBE, TRACEPOINT, PERF_EVENT, RAW_TRACEPOINT, TRACING];
+
+/**
+ * get_func_proto() availability of the non-base helpers (net/core/filter.c,
+ * kernel/trace/bpf_trace.c): helper id → program types. Helpers absent here are
+ * in bpf_base_func_proto() and callable from every program type.
+ */
+const AVAIL: Record<number, readonly number[]> = {
+  9: [...TC, LWT_XMIT, SK_SKB], // skb_store_bytes
+  10: TC, // l3_csum_replace
+  11: TC, // l4_csum_replace
+  14: TRACING_TYPES, // get_current_pid_tgid
+  17: TC, // get_cgroup_classid
+  18: TC, // skb_vlan_push
+  19: TC, // skb_vlan_pop
+  23: [...TC, XDP], // redirect
+  26: [SOCKET_FILTER, ...TC, CGROUP_SKB, LWT_IN, LWT_OUT, LWT_XMIT, SK_SKB], // skb_load_bytes
+  28: [...TC, XDP, LWT_IN, LWT_OUT, LWT_XMIT], // csum_diff
+  34: TC, // get_hash_recalc
+  39: [...TC, SK_SKB], // skb_pull_data
+  43: [...TC, SK_SKB], // skb_change_head
+  44: [XDP], // xdp_adjust_head
+  54: [XDP], // xdp_adjust_meta
+  65: [XDP], // xdp_adjust_tail
+};
+
+const A = ArgType;
+/** Helpers the legacy verifier tests call that the model kernel does not implement. */
+const VERIFY_ONLY: readonly Omit<HelperProto, 'name'>[] = [
+  { id: 8, ret: RetType.INTEGER, args: [] }, // get_smp_processor_id
+  { id: 9, ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.PTR_TO_MEM, A.CONST_SIZE, A.ANYTHING], pktChange: true },
+  { id: 10, ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.ANYTHING, A.ANYTHING, A.ANYTHING], pktChange: true },
+  { id: 11, ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.ANYTHING, A.ANYTHING, A.ANYTHING], pktChange: true },
+  { id: 14, ret: RetType.INTEGER, args: [] }, // get_current_pid_tgid
+  { id: 17, ret: RetType.INTEGER, args: [A.PTR_TO_CTX] },
+  { id: 18, ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.ANYTHING], pktChange: true },
+  { id: 19, ret: RetType.INTEGER, args: [A.PTR_TO_CTX], pktChange: true },
+  { id: 23, ret: RetType.INTEGER, args: [A.ANYTHING, A.ANYTHING] }, // redirect
+  { id: 28, ret: RetType.INTEGER, args: [A.PTR_TO_MEM_OR_NULL, A.CONST_SIZE_OR_ZERO, A.PTR_TO_MEM_OR_NULL, A.CONST_SIZE_OR_ZERO, A.ANYTHING] },
+  { id: 34, ret: RetType.INTEGER, args: [A.PTR_TO_CTX] },
+  { id: 39, ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING], pktChange: true },
+  { id: 42, ret: RetType.INTEGER, args: [] }, // get_numa_node_id
+  { id: 43, ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.ANYTHING], pktChange: true },
+  { id: 54, ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING], pktChange: true }, // xdp_adjust_meta
+  { id: 65, ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING], pktChange: true }, // xdp_adjust_tail
+  { id: 118, ret: RetType.INTEGER, args: [] }, // jiffies64
 ];
 
-export function helperName(id: number): string | undefined {
-  const n = NAMES[id];
-  return n === undefined ? undefined : `bpf_${n}`;
+const BY_ID = new Map<number, HelperProto>();
+for (const p of VERIFY_ONLY) BY_ID.set(p.id, { ...p, name: HELPER_NAMES[p.id], progTypes: AVAIL[p.id] });
+for (const h of HELPERS) {
+  BY_ID.set(h.id, {
+    id: h.id,
+    name: h.name,
+    ret: KRET[h.ret],
+    args: h.args.map((a) => KARG[a]),
+    pktChange: h.changesPktData,
+    progTypes: AVAIL[h.id],
+  });
 }
 
-const SKB = [1, 3, 4, 8, 14]; // socket filter, tc cls/act, cgroup skb, sk_skb
-const TC = [3, 4];
-const A = ArgType;
-
-const PROTOS: HelperProto[] = [
-  { id: 1, name: 'map_lookup_elem', ret: RetType.PTR_TO_MAP_VALUE_OR_NULL, args: [A.CONST_MAP_PTR, A.PTR_TO_MAP_KEY] },
-  { id: 2, name: 'map_update_elem', ret: RetType.INTEGER, args: [A.CONST_MAP_PTR, A.PTR_TO_MAP_KEY, A.PTR_TO_MAP_VALUE, A.ANYTHING] },
-  { id: 3, name: 'map_delete_elem', ret: RetType.INTEGER, args: [A.CONST_MAP_PTR, A.PTR_TO_MAP_KEY] },
-  { id: 5, name: 'ktime_get_ns', ret: RetType.INTEGER, args: [] },
-  { id: 6, name: 'trace_printk', ret: RetType.INTEGER, args: [A.PTR_TO_MEM, A.CONST_SIZE, A.ANYTHING, A.ANYTHING, A.ANYTHING] },
-  { id: 7, name: 'get_prandom_u32', ret: RetType.INTEGER, args: [] },
-  { id: 8, name: 'get_smp_processor_id', ret: RetType.INTEGER, args: [] },
-  { id: 9, name: 'skb_store_bytes', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.PTR_TO_MEM, A.CONST_SIZE, A.ANYTHING], pktChange: true, progTypes: TC },
-  { id: 10, name: 'l3_csum_replace', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.ANYTHING, A.ANYTHING, A.ANYTHING], pktChange: true, progTypes: TC },
-  { id: 11, name: 'l4_csum_replace', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.ANYTHING, A.ANYTHING, A.ANYTHING], pktChange: true, progTypes: TC },
-  { id: 14, name: 'get_current_pid_tgid', ret: RetType.INTEGER, args: [], progTypes: [2, 5, 7, 17, 26] },
-  { id: 17, name: 'get_cgroup_classid', ret: RetType.INTEGER, args: [A.PTR_TO_CTX], progTypes: TC },
-  { id: 18, name: 'skb_vlan_push', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.ANYTHING], pktChange: true, progTypes: TC },
-  { id: 19, name: 'skb_vlan_pop', ret: RetType.INTEGER, args: [A.PTR_TO_CTX], pktChange: true, progTypes: TC },
-  { id: 23, name: 'redirect', ret: RetType.INTEGER, args: [A.ANYTHING, A.ANYTHING], progTypes: [3, 4, 6] },
-  { id: 26, name: 'skb_load_bytes', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.PTR_TO_UNINIT_MEM, A.CONST_SIZE], progTypes: SKB },
-  { id: 28, name: 'csum_diff', ret: RetType.INTEGER, args: [A.PTR_TO_MEM_OR_NULL, A.CONST_SIZE_OR_ZERO, A.PTR_TO_MEM_OR_NULL, A.CONST_SIZE_OR_ZERO, A.ANYTHING], progTypes: [3, 4, 6, 10, 11, 12] },
-  { id: 34, name: 'get_hash_recalc', ret: RetType.INTEGER, args: [A.PTR_TO_CTX], progTypes: TC },
-  { id: 39, name: 'skb_pull_data', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING], pktChange: true, progTypes: [3, 4, 14] },
-  { id: 42, name: 'get_numa_node_id', ret: RetType.INTEGER, args: [] },
-  { id: 43, name: 'skb_change_head', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING, A.ANYTHING], pktChange: true, progTypes: [3, 4, 14] },
-  { id: 44, name: 'xdp_adjust_head', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING], pktChange: true, progTypes: [6] },
-  { id: 54, name: 'xdp_adjust_meta', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING], pktChange: true, progTypes: [6] },
-  { id: 65, name: 'xdp_adjust_tail', ret: RetType.INTEGER, args: [A.PTR_TO_CTX, A.ANYTHING], pktChange: true, progTypes: [6] },
-];
-
-const BY_ID = new Map(PROTOS.map((p) => [p.id, p]));
+/** The kernel's func_id_name(). */
+export const helperName = isaHelperName;
 
 /** mirrors env->ops->get_func_proto(): undefined when the program type may not call it. */
 export function helperProto(id: number, progType: number): HelperProto | undefined {
@@ -101,4 +148,7 @@ export function helperProto(id: number, progType: number): HelperProto | undefin
 }
 
 /** Highest helper id the kernel knows (__BPF_FUNC_MAX_ID - 1 in 6.18). */
-export const MAX_HELPER_ID = 211;
+export const MAX_HELPER_ID = HELPER_NAMES.length - 1;
+
+/** Helpers that call a callback synchronously: mirrors is_sync_callback_calling_function(). */
+export const isSyncCallbackHelper = (id: number): boolean => id === 164 || id === 180 || id === 181 || id === 209;

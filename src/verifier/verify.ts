@@ -17,6 +17,12 @@ export interface VerifyProgram {
   maps?: ReadonlyMap<number, MapDesc> | readonly MapDesc[];
   /** prog_flags: BPF_F_STRICT_ALIGNMENT (1), BPF_F_TEST_STATE_FREQ (8). */
   flags?: number;
+  /** expected_attach_type (enum bpf_attach_type); default 0. */
+  expectedAttachType?: number;
+  /** Whether BTF func_info comes with the program (callbacks need it); default true. Raw instruction arrays: false. */
+  btfFuncInfo?: boolean;
+  /** nr_cpu_ids of the kernel modelled (bpf_get_smp_processor_id's range); default 1. */
+  nrCpuIds?: number;
 }
 
 export interface VerifyOptions {
@@ -98,6 +104,9 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
   if (!Number.isInteger(prog.progType) || prog.progType < 0) throw new KfError(`invalid program type ${prog.progType}`);
   const env = new Env(prog.insns, prog.progType, maps, level, prog.flags ?? 0);
   attachKfuncEnv(env, opts.kfuncs, opts.instances);
+  env.expectedAttachType = prog.expectedAttachType ?? 0;
+  env.btfFuncInfo = prog.btfFuncInfo ?? true;
+  env.nrCpuIds = Math.max(1, prog.nrCpuIds ?? 1);
   let error: string | undefined;
   try {
     if (opts.instances) checkProgramAndInstances(env, opts.instances.progLen, opts.instances.list);

@@ -78,9 +78,13 @@ export class AddressSpace {
     this.u8 = new Uint8Array(this.memory.buffer);
   }
 
-  /** Bytes currently backed by the memory. */
+  /**
+   * Bytes currently backed by the memory. Read from the cached view: only
+   * map() grows the memory (the JIT never emits memory.grow) and it refreshes
+   * the views, while `memory.buffer` is a slow getter on hot paths.
+   */
   get byteLength(): number {
-    return this.memory.buffer.byteLength;
+    return this.u8.length;
   }
 
   /** Re-creates the views if the buffer was replaced (memory.grow detaches it). */
@@ -128,7 +132,7 @@ export class AddressSpace {
 
   private growTo(end: number, name: string): void {
     const pages = Math.ceil(end / WASM_PAGE);
-    const cur = this.byteLength / WASM_PAGE;
+    const cur = this.memory.buffer.byteLength / WASM_PAGE;
     const want = Math.min(this.maxPages, Math.max(pages, cur * 2));
     if (pages > this.maxPages) {
       throw new KfError(`cannot map region "${name}": address space full (${this.maxPages} pages of 64 KiB)`);
@@ -182,7 +186,9 @@ export class AddressSpace {
   }
 
   private inBounds(addr: number, size: number, write: boolean): void {
-    if (!(addr >= 0 && addr + size <= this.byteLength) || !Number.isInteger(addr)) {
+    // (addr | 0) === addr: an integer below 2^31, the fast common case
+    if ((addr | 0) === addr && addr >= 0 && addr + size <= this.u8.length) return;
+    if (!(addr >= 0 && addr + size <= this.u8.length) || !Number.isInteger(addr)) {
       throw accessFault(-1, BigInt(Math.trunc(addr) || 0), size, write, 'outside the address space');
     }
   }

@@ -13,7 +13,10 @@ import { checkMemRegion, checkPacketAccess, checkPtrOffReg } from './mem.js';
 import { checkRegArg, markKnown, markNotInit, markPtr, markUnknown, Op } from './regs.js';
 import { checkStackAccessWithinBounds, stackFrame } from './stack.js';
 import { formatScalar } from '../num/format.js';
-import { markChainPrecision } from '../precision.js';
+import { scalarRange } from '../num/scalar.js';
+import { markChainPrecision, markChainPrecisionBatch } from '../precision.js';
+import { callbackReturnCheck, findPrevEntry, invalidScalar, loopHelper, widenImpreciseScalars } from '../callback.js';
+import type { VerifierState } from '../state/frame.js';
 
 const BPF_MAX_VAR_SIZ = 1 << 29;
 
@@ -73,13 +76,15 @@ const MEM_TYPES = [RegType.PTR_TO_STACK, RegType.PTR_TO_PACKET, RegType.PTR_TO_P
 const MEM_NAMES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
 
 /** mirrors check_helper_call() for the modelled helpers. */
-export function checkHelperCall(env: Env, insn: Insn): void {
+export function checkHelperCall(env: Env, insn: Insn, push?: (target: number) => VerifierState): void {
   const id = insn.imm;
   const name = `${helperName(id) ?? 'unknown'}#${id}`;
   if (id < 0 || id > MAX_HELPER_ID) env.reject(`invalid func ${name}`);
   const fn = helperProto(id, env.progType);
   if (!fn) env.reject(`program of this type cannot use helper ${name}`);
   let map: RegState['map'] = null;
+  let callback = -1;
+  let constKey = -1n;
   for (let i = 0; i < 5; i++) {
     const at = fn.args[i] ?? ArgType.DONTCARE;
     if (at === ArgType.DONTCARE) continue;
@@ -102,6 +107,15 @@ export function checkHelperCall(env: Env, insn: Insn): void {
       case ArgType.PTR_TO_MAP_VALUE:
         if (!MEM_TYPES.includes(reg.type) || reg.flags & PTR_MAYBE_NULL) bad(MEM_NAMES);
         helperMem(env, regno, at === ArgType.PTR_TO_MAP_KEY ? (map?.keySize ?? 0) : (map?.valueSize ?? 0), false, false);
+        if (at === ArgType.PTR_TO_MAP_KEY && map && (map.type === 2 || map.type === 6)) constKey = constantMapKey(env, reg, map.keySize);
+        break;
+      case ArgType.PTR_TO_FUNC:
+        if (reg.type !== RegType.PTR_TO_FUNC) bad('func');
+        callback = reg.subprogno ?? -1;
+        break;
+      case ArgType.PTR_TO_STACK_OR_NULL:
+        if (isKnownZero(reg)) break;
+        if (reg.type !== RegType.PTR_TO_STACK) bad('fp');
         break;
       case ArgType.PTR_TO_MEM_OR_NULL:
         if (isKnownZero(reg)) break;
@@ -127,16 +141,25 @@ export function checkHelperCall(env: Env, insn: Insn): void {
       }
     }
   }
+  if (id === 181 && callback >= 0 && push) loopHelper(env, callback, push);
   clearCallerSaved(env);
   const r0 = env.regs[0];
   switch (fn.ret) {
     case RetType.INTEGER:
       markUnknown(r0);
+      // mirrors do_refine_retval_range()
+      if (id === 8) r0.s = scalarRange(0n, BigInt(env.nrCpuIds - 1));
       break;
     case RetType.VOID:
       markNotInit(r0);
       break;
     case RetType.PTR_TO_MAP_VALUE_OR_NULL:
+      // an array lookup with a constant in-range key cannot fail
+      if (id === 1 && map && constKey >= 0n && constKey < BigInt(map.maxEntries)) {
+        markPtr(r0, RegType.PTR_TO_MAP_VALUE);
+        r0.map = map;
+        break;
+      }
       markPtr(r0, RegType.PTR_TO_MAP_VALUE, PTR_MAYBE_NULL);
       r0.map = map;
       r0.id = env.nextId();
@@ -147,6 +170,29 @@ export function checkHelperCall(env: Env, insn: Insn): void {
       if (r.type === RegType.PTR_TO_PACKET || r.type === RegType.PTR_TO_PACKET_META || r.type === RegType.PTR_TO_PACKET_END) markUnknown(r);
     });
   }
+}
+
+/** mirrors get_constant_map_key(): the key's value when the stack holds a known constant, else -1. */
+function constantMapKey(env: Env, key: RegState, keySize: number): bigint {
+  if (key.type !== RegType.PTR_TO_STACK || key.s.varOff.mask !== 0n) return -1n;
+  const f = stackFrame(env, key);
+  const stackOff = key.off + Number(BigInt.asIntN(64, key.s.varOff.value));
+  const slot = -stackOff - 1;
+  const spi = Math.floor(slot / 8);
+  const off = slot % 8;
+  const st = f.stack[spi];
+  if (!st) return -1n;
+  let zero = 0;
+  for (let i = off; i >= 0 && st.slotType[i] === SlotType.ZERO; i--) zero++;
+  if (zero >= keySize) return 0n;
+  if (st.slotType[7] !== SlotType.SPILL || st.spilled.type !== RegType.SCALAR_VALUE) return -1n;
+  let spill = 0;
+  for (let i = off; i >= 0 && st.slotType[i] === SlotType.SPILL; i--) spill++;
+  if (spill !== keySize || st.spilled.s.varOff.mask !== 0n) return -1n;
+  // the lookup relies on this constant: it must be precise
+  env.bt.setSlot(key.frameno, spi);
+  markChainPrecisionBatch(env);
+  return BigInt.asIntN(64, st.spilled.s.varOff.value);
 }
 
 /** mirrors __check_func_call() + setup_func_entry() for a static subprogram. */
@@ -184,8 +230,11 @@ export function prepareFuncExit(env: Env): number {
   const r0 = callee.regs[0];
   if (r0.type === RegType.PTR_TO_STACK) env.reject('cannot return stack pointer to the caller');
   const caller = st.frames[st.curframe - 1];
-  caller.regs[0] = copyReg(r0);
-  const next = callee.callsite + 1;
+  const inCallback = !!callee.inCallbackFn;
+  // a callback returns to its helper call, which runs again (the next iteration)
+  if (inCallback) callbackReturnCheck(env);
+  else caller.regs[0] = copyReg(r0);
+  const next = inCallback ? callee.callsite : callee.callsite + 1;
   if (env.log.level) {
     env.verbose('returning from callee:\n');
     env.printState(st, callee.frameno, true);
@@ -194,29 +243,57 @@ export function prepareFuncExit(env: Env): number {
   }
   st.frames.pop();
   st.curframe--;
+  if (inCallback) {
+    const prev = findPrevEntry(env, st, next);
+    if (prev) widenImpreciseScalars(prev, st);
+  }
   return next;
 }
 
-/** mirrors check_return_code() for the main program. */
+/** mirrors check_return_code() for the main program: the return-value range of each program type. */
 export function checkReturnCode(env: Env): void {
   checkRegArg(env, 0, Op.SRC);
   const r0 = env.regs[0];
-  let lo = 0n, hi = 1n;
-  switch (env.progType) {
-    case ProgType.CGROUP_SKB:
-    case ProgType.CGROUP_SOCK:
-    case ProgType.SOCK_OPS:
-      break;
-    default:
-      return;
-  }
+  const range = returnRange(env.progType, env.expectedAttachType);
+  if (!range) return;
+  const [lo, hi] = range;
   if (r0.type !== RegType.SCALAR_VALUE) env.reject(`At program exit the register R0 is not a known value (${regTypeStr(r0)})`);
   markChainPrecision(env, 0);
-  if (r0.s.smin < lo || r0.s.smax > hi) {
-    const v = formatScalar(r0.s);
-    env.reject(`At program exit the register R0 has ${v.startsWith('scalar') ? 'unknown scalar value' : `smin=${r0.s.smin} smax=${r0.s.smax}`} should have been in [${lo}, ${hi}]`);
+  if (r0.s.smin < lo || r0.s.smax > hi) env.reject(invalidScalar('At program exit', 'R0', r0, lo, hi));
+}
+
+/**
+ * The range check_return_code() enforces, or undefined when the program type
+ * returns anything (socket filter, tc, xdp, lwt, sk_skb, kprobe, tracepoint,
+ * perf_event, raw tracepoint: the kernel checks those at run time, if at all).
+ */
+export function returnRange(progType: number, attach: number): [bigint, bigint] | undefined {
+  switch (progType) {
+    case 18: // CGROUP_SOCK_ADDR
+      if ([19, 20, 51, 29, 30, 52, 31, 32, 53].includes(attach)) return [1n, 1n]; // recvmsg, getpeername, getsockname
+      if (attach === 8 || attach === 9) return [0n, 3n]; // INET4_BIND, INET6_BIND
+      return [0n, 1n];
+    case ProgType.CGROUP_SKB:
+      return attach === 1 ? [0n, 3n] : [0n, 1n]; // BPF_CGROUP_INET_EGRESS
+    case ProgType.CGROUP_SOCK:
+    case ProgType.SOCK_OPS:
+    case 15: // CGROUP_DEVICE
+    case 23: // CGROUP_SYSCTL
+    case 25: // CGROUP_SOCKOPT
+      return [0n, 1n];
+    case 17: // RAW_TRACEPOINT: only with an attach type (BPF_TRACE_RAW_TP programs)
+      return attach ? [0n, 1n] : undefined;
+    case 26: // TRACING
+      return attach === 24 || attach === 25 ? [0n, 0n] : undefined; // FENTRY, FEXIT
+    case ProgType.KPROBE:
+      return attach === 56 || attach === 57 ? [0n, 1n] : undefined; // KPROBE_SESSION, UPROBE_SESSION
+    case 30: // SK_LOOKUP
+      return [0n, 1n];
+    case 32: // NETFILTER
+      return [0n, 1n];
+    default:
+      return undefined;
   }
-  [lo, hi] = [lo, hi];
 }
 
 /** mirrors check_ld_abs() */
@@ -257,7 +334,14 @@ export function checkLdImm(env: Env, insn: Insn): void {
     dst.map = map;
     return;
   }
-  // BTF ids, functions, map indexes: opaque to this model
+  if (insn.src === 4) {
+    // mirrors the BPF_PSEUDO_FUNC case: a callback needs BTF func_info
+    if (!env.btfFuncInfo) env.reject('missing btf func_info');
+    markPtr(dst, RegType.PTR_TO_FUNC);
+    dst.subprogno = env.subprogs.findIndex((s) => s.start === env.insnIdx + insn.imm + 1);
+    return;
+  }
+  // BTF ids, map indexes: opaque to this model
   markUnknown(dst);
   dst.type = RegType.KERNEL_VALUE;
 }

@@ -4,10 +4,10 @@ import { ctxAccess, mayWritePkt } from '../ctx-access.js';
 import type { Env } from '../env.js';
 import { scalarConst, scalarSext, scalarTruncate } from '../num/scalar.js';
 import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumStr } from '../num/tnum.js';
-import { isPktPointer, regTypeStr, type RegState } from '../state/reg.js';
+import { isPktPointer, regTypeStr, type MapDesc, type RegState } from '../state/reg.js';
 import { MEM_RDONLY, PTR_MAYBE_NULL, RegType } from '../state/types.js';
 import { BPF_MAX_VAR_OFF } from './alu.js';
-import { markPtr, markUnknown } from './regs.js';
+import { markKnown, markPtr, markUnknown } from './regs.js';
 import { checkStackAccessWithinBounds, checkStackRead, checkStackWrite } from './stack.js';
 
 export const enum Access {
@@ -88,6 +88,16 @@ export function checkPtrOffReg(env: Env, reg: RegState, regno: number, fixedOffO
     env.reject(`variable ${regTypeStr(reg)} access var_off=${tnumStr(reg.s.varOff)} disallowed`);
 }
 
+/** mirrors bpf_map_is_rdonly() + bpf_map_direct_read(): little-endian bytes of a frozen read-only array. */
+function rdonlyMapValue(map: MapDesc, off: number, size: number): bigint | undefined {
+  const rdonly = map.rdonly ?? /\.(rodata|kconfig)/.test(map.name);
+  const data = map.initialValue;
+  if (!rdonly || !data || map.type !== 2 || off < 0 || off + size > map.valueSize) return undefined;
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(data[off + i] ?? 0);
+  return v;
+}
+
 /** mirrors check_mem_access(); valueReg is the loaded register (read) or stored one (write), -1 for none. */
 export function checkMemAccess(env: Env, regno: number, offIn: number, size: number, t: Access, valueReg: number, strictOnce: boolean, ldsx: boolean): void {
   const regs = env.regs;
@@ -104,7 +114,12 @@ export function checkMemAccess(env: Env, regno: number, offIn: number, size: num
     case RegType.PTR_TO_MAP_VALUE:
       if (reg.flags & PTR_MAYBE_NULL) env.reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
       checkMemRegion(env, regno, reg, off, size, reg.map?.valueSize ?? 0, false);
-      if (!write && valueReg >= 0) markUnknown(regs[valueReg]);
+      if (!write && valueReg >= 0) {
+        // a frozen read-only map (.rodata, .kconfig): its contents are known
+        const known = tnumIsConst(reg.s.varOff) && reg.map ? rdonlyMapValue(reg.map, off + Number(reg.s.varOff.value), size) : undefined;
+        if (known !== undefined) markKnown(regs[valueReg], known);
+        else markUnknown(regs[valueReg]);
+      }
       break;
     case RegType.PTR_TO_MEM:
       if (reg.flags & PTR_MAYBE_NULL) env.reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);

@@ -13,6 +13,9 @@ export interface MapDesc {
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
+  /** Initial contents (global data maps) and whether the map is frozen read-only (default: a .rodata/.kconfig name). */
+  readonly initialValue?: Uint8Array;
+  readonly rdonly?: boolean;
 }
 
 export interface RegState {
@@ -33,6 +36,8 @@ export interface RegState {
   map: MapDesc | null;
   /** mem_size for PTR_TO_MEM */
   memSize: number;
+  /** The subprogram a PTR_TO_FUNC names. */
+  subprogno?: number;
 }
 
 export function regNotInit(): RegState {
