@@ -20,13 +20,14 @@ import { formatTable } from './stats-table.js';
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_DEMO = join(here, '..', '..', '..', 'examples', 'build', 'dynptr_slice.bpf.o');
 
-function timeRun(linkedMaps: Parameters<typeof kernelFor>[0], insns: Parameters<typeof testRun>[0], progType: number, engine: 'interp' | 'jit', repeat: number) {
+function timeRun(linkedMaps: Parameters<typeof kernelFor>[0], insns: Parameters<typeof testRun>[0], progType: number, engine: 'interp' | 'jit', repeat: number, ctxPcs?: ReadonlySet<number>) {
   const data = new Uint8Array(1000);
   for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
   const kernel = kernelFor(linkedMaps);
   // warm up, then measure
-  testRun(insns, { progType, data, kernel, engine, repeat: Math.max(1, repeat >> 4) });
-  return testRun(insns, { progType, data, kernel, engine, repeat });
+  const c = ctxPcs ? { ctxPcs } : {};
+  testRun(insns, { progType, data, kernel, engine, repeat: Math.max(1, repeat >> 4), ...c });
+  return testRun(insns, { progType, data, kernel, engine, repeat, ...c });
 }
 
 export async function demoCommand(argv: string[], io: Io): Promise<number> {
@@ -103,12 +104,12 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   h(`5. run it: 1000-byte packet, ${engine === 'jit' ? 'WebAssembly JIT' : 'interpreter'}`);
   const repeat = args.int('repeat', engine === 'jit' ? 20000 : 500);
   const calls = Math.max(1, linked.kfuncCalls.filter((c) => c.name === 'bpf_dynptr_slice').length);
-  const runs: [string, typeof linked.insns][] = [
-    ['not inlined (native kfuncs)', linked.insns],
-    ['inlined', noDce.insns],
-    ['inlined + dead code removed', dce.insns],
+  const runs: [string, typeof linked.insns, ReadonlySet<number> | undefined][] = [
+    ['not inlined (native kfuncs)', linked.insns, undefined],
+    ['inlined', noDce.insns, noDce.ctxPcs],
+    ['inlined + dead code removed', dce.insns, dce.ctxPcs],
   ];
-  const results = runs.map(([name, insns]) => ({ name, r: timeRun(linked, insns, linked.progType, engine, repeat) }));
+  const results = runs.map(([name, insns, ctx]) => ({ name, r: timeRun(linked, insns, linked.progType, engine, repeat, ctx) }));
   const base = results[0].r.durationNs;
   for (const { name, r } of results) {
     const mcalls = (calls * 1e3) / r.durationNs;

@@ -9,6 +9,7 @@
 import type { Insn } from '../isa/insn.js';
 import { Class, JmpOp, LD_IMM64 } from '../isa/opcode.js';
 import { KfError } from '../util/errors.js';
+import { findCtxAccesses } from '../kernel/ctx-track.js';
 import { verify, type VerifyProgram, type VerifyResult } from '../verifier/verify.js';
 import { makeInstances, type WithInstances } from './instances.js';
 import type { KfuncBody, KfuncLibrary } from './library.js';
@@ -22,6 +23,8 @@ export interface InlineOptions {
   readonly dce?: boolean;
   /** Log level of both verifications (default 0). */
   readonly logLevel?: number;
+  /** Which callee-saved registers to spill around a body: 'used' (the RFC) or 'live' (default). */
+  readonly spill?: 'used' | 'live';
   /** Per-site decision; true inlines, a string is the reason not to. Default: inline everything. */
   readonly want?: (site: number, kfunc: string) => boolean | string;
 }
@@ -38,6 +41,12 @@ export interface InlineResult {
   readonly sites: SiteReport[];
   /** Verification of the rewritten program. */
   readonly reverified: VerifyResult;
+  /**
+   * Slots of the rewritten program that access the program's ctx (for the
+   * engines' ctx conversion): the original program's, moved. Loads inside an
+   * inlined body go through kernel pointers and are never ctx accesses.
+   */
+  readonly ctxPcs: Set<number>;
   /** Where the inlined bodies sit in the rewritten program: [start, end). */
   readonly inlined: { start: number; end: number; kfunc: string; btfId: number }[];
 }
@@ -80,7 +89,12 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
     while (k + 1 < starts.length && starts[k + 1] <= site) k++;
     return verified.stackDepth[k] ?? 0;
   };
-  const r = rewriteInstances(w, verified, { dce: opts.dce ?? true, callerDepth, ...(opts.want && { want: opts.want }) });
+  const r = rewriteInstances(w, verified, {
+    dce: opts.dce ?? true,
+    callerDepth,
+    ...(opts.spill && { spill: opts.spill }),
+    ...(opts.want && { want: opts.want }),
+  });
   // The spliced regions are kernel code: the re-verification checks them in
   // the kernel's terms (KERNEL_VALUE) and gives r0 the kfunc's return type at
   // their end, as the call they replace did.
@@ -89,5 +103,7 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
     .map((s) => ({ start: r.map[s.site], end: r.map[s.site] + s.replacedBy, kfunc: s.kfunc, btfId: prog.insns[s.site].imm }));
   const reverifyOpts = { logLevel: opts.logLevel ?? 0, inlined };
   const reverified = verify({ ...prog, insns: r.insns }, reverifyOpts as Parameters<typeof verify>[1]);
-  return { verified, withInstances: w, insns: r.insns, map: r.map, sites: r.sites, reverified, inlined };
+  const ctxPcs = new Set<number>();
+  for (const pc of findCtxAccesses(prog.insns)) ctxPcs.add(r.map[pc]);
+  return { verified, withInstances: w, insns: r.insns, map: r.map, sites: r.sites, reverified, inlined, ctxPcs };
 }

@@ -8,6 +8,7 @@ import { removeDeadCode } from './dce.js';
 import { sliceFacts, type InsnFacts } from './facts.js';
 import type { WithInstances } from './instances.js';
 import { applyPatches } from './patch.js';
+import { liveCalleeSavedAfter, liveIn } from './liveness.js';
 import { spliceBody } from './splice.js';
 
 export interface SiteReport {
@@ -31,6 +32,12 @@ export interface RewriteOptions {
   readonly dce?: boolean;
   /** Stack depth in bytes of the subprogram containing slot `site`. */
   readonly callerDepth: (site: number) => number;
+  /**
+   * 'used' (the RFC): spill every r6..r9 the body uses; 'live' (default):
+   * only those live after the call — fewer instructions, and no spill of a
+   * register the caller never set (which the kernel's verifier rejects).
+   */
+  readonly spill?: 'used' | 'live';
   /** Decide per site whether to inline (default: always). */
   readonly want?: (site: number, kfunc: string) => boolean | string;
 }
@@ -50,6 +57,7 @@ export function rewriteInstances(w: WithInstances, facts: InsnFacts, opts: Rewri
   const sites: SiteReport[] = [];
   const stackAddedAt = new Map<number, number>();
   const dce = opts.dce ?? true;
+  const live = (opts.spill ?? 'live') === 'live' ? liveIn(prog) : undefined;
   for (const inst of w.instances) {
     const body = w.insns.slice(inst.start, inst.start + inst.len);
     const base = { site: inst.site, kfunc: inst.kfunc, insnsBefore: inst.len };
@@ -76,7 +84,7 @@ export function rewriteInstances(w: WithInstances, facts: InsnFacts, opts: Rewri
       no(typeof want === 'string' ? want : 'not wanted', afterBody.length, folded);
       continue;
     }
-    const s = spliceBody(afterBody, opts.callerDepth(inst.site));
+    const s = spliceBody(afterBody, opts.callerDepth(inst.site), live && liveCalleeSavedAfter(live, inst.site));
     if (!s.ok) {
       no(s.reason, afterBody.length, folded);
       continue;

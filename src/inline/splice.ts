@@ -92,12 +92,16 @@ const ldxdw = (dst: number, src: number, off: number): Insn => insn(Class.LDX | 
 /**
  * The instructions that replace a call: spills, the body with its frame moved
  * below the caller's `callerDepth` bytes, exits as jumps to the end, fills.
+ * `liveAfter` (callee-saved registers live after the call) limits the spills
+ * to those; without it every r6..r9 the body uses is spilled, as in the RFC.
  */
-export function spliceBody(body: readonly Insn[], callerDepth: number): SpliceResult {
+export function spliceBody(body: readonly Insn[], callerDepth: number, liveAfter?: readonly number[]): SpliceResult {
   const esc = r10Escape(body);
   if (esc) return { ok: false, reason: `r10 escapes (${esc})` };
   const base = Math.ceil(callerDepth / 8) * 8;
-  const spilled = usedCalleeSaved(body);
+  // The RFC spills every callee-saved register the body uses; given the
+  // registers live after the call, only those need saving.
+  const spilled = usedCalleeSaved(body).filter((r) => !liveAfter || liveAfter.includes(r));
   const spillArea = 8 * spilled.length;
   const shift = base + spillArea;
   const own = bodyStackDepth(body);

@@ -23,6 +23,8 @@ export interface VerifyProgram {
   btfFuncInfo?: boolean;
   /** nr_cpu_ids of the kernel modelled (bpf_get_smp_processor_id's range); default 1. */
   nrCpuIds?: number;
+  /** attach_btf_id: tracing, LSM and extension programs must name their target. */
+  attachBtfId?: number;
 }
 
 export interface VerifyOptions {
@@ -113,6 +115,8 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
     else {
       checkSubprogs(env);
       resolveLdImm64(env);
+    // mirrors check_attach_btf_id() for program types that attach to a BTF function
+    if ((prog.progType === 26 || prog.progType === 28 || prog.progType === 29) && !prog.attachBtfId) env.reject('Tracing programs must provide btf_id');
       checkCfg(env);
       computeLiveRegs(env);
     }

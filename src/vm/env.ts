@@ -7,6 +7,7 @@
 import type { Insn } from '../isa/insn.js';
 import { KfError } from '../util/errors.js';
 import type { AddressSpace, Region } from './memory.js';
+import type { BpfKfuncMap } from './bodies.js';
 
 /** What a native helper/kfunc sees of the running program. */
 export interface CallContext {
@@ -79,8 +80,18 @@ export function funcIndex(v: bigint): number {
 }
 
 export interface LoadOptions {
-  /** Bytes of stack to map (default MAX_CALL_FRAMES * STACK_FRAME_SIZE). */
+  /**
+   * Bytes of stack to map (default MAX_CALL_FRAMES * STACK_FRAME_SIZE, plus
+   * one frame for kfunc bodies when bpfKfuncs is given).
+   */
   stackSize?: number;
+  /**
+   * Kfuncs implemented by BPF bodies (src/vm/bodies.ts): a kfunc call
+   * (src=2, off=0) to one of these BTF ids runs the body as its own function
+   * on a fresh frame instead of Env.kfunc's native function; the body's own
+   * kfunc calls go to Env.kfunc. A library's bodiesById() map fits.
+   */
+  bpfKfuncs?: BpfKfuncMap;
 }
 
 /** A program loaded into an engine, bound to an Env and an AddressSpace. Run it many times. */

@@ -34,8 +34,9 @@ export const GUARD_GAP = 64;
 export class VmFault extends KfError {
   readonly pc: number;
   readonly addr: bigint;
-  constructor(pc: number, addr: bigint, reason: string) {
-    super(reason, pc >= 0 ? [`instruction ${pc}`] : []);
+  /** `where` replaces the default context (`instruction <pc>`), e.g. to name a kfunc body. */
+  constructor(pc: number, addr: bigint, reason: string, where?: readonly string[]) {
+    super(reason, where ?? (pc >= 0 ? [`instruction ${pc}`] : []));
     this.name = 'VmFault';
     this.pc = pc;
     this.addr = addr;

@@ -24,7 +24,7 @@ export interface Outcome {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-export function runOnce(linked: LinkedProgram, insns: readonly Insn[], input: Input, engine: 'interp' | 'jit'): Outcome {
+export function runOnce(linked: LinkedProgram, insns: readonly Insn[], input: Input, engine: 'interp' | 'jit', ctxPcs?: ReadonlySet<number>): Outcome {
   const kernel = new ModelKernel(new AddressSpace(), { seed: 1, clockNs: () => 0n });
   const maps = createMaps(kernel, linked.maps);
   try {
@@ -33,6 +33,7 @@ export function runOnce(linked: LinkedProgram, insns: readonly Insn[], input: In
       data: input.data,
       kernel,
       engine,
+      ...(ctxPcs && { ctxPcs }),
       ...(input.linearLen !== undefined && input.linearLen < input.data.length && { nonLinear: { linearLen: input.linearLen } }),
       ...(input.frags && { frags: input.frags }),
     });

@@ -12,7 +12,6 @@ import { forEachReg } from './jmp.js';
 import { checkMemRegion, checkPacketAccess, checkPtrOffReg } from './mem.js';
 import { checkRegArg, markKnown, markNotInit, markPtr, markUnknown, Op } from './regs.js';
 import { checkStackAccessWithinBounds, stackFrame } from './stack.js';
-import { formatScalar } from '../num/format.js';
 import { scalarRange } from '../num/scalar.js';
 import { markChainPrecision, markChainPrecisionBatch } from '../precision.js';
 import { callbackReturnCheck, findPrevEntry, invalidScalar, loopHelper, widenImpreciseScalars } from '../callback.js';

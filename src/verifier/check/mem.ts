@@ -90,7 +90,7 @@ export function checkPtrOffReg(env: Env, reg: RegState, regno: number, fixedOffO
 
 /** mirrors bpf_map_is_rdonly() + bpf_map_direct_read(): little-endian bytes of a frozen read-only array. */
 function rdonlyMapValue(map: MapDesc, off: number, size: number): bigint | undefined {
-  const rdonly = map.rdonly ?? /\.(rodata|kconfig)/.test(map.name);
+  const rdonly = map.rdonly ?? /\.rodata/.test(map.name);
   const data = map.initialValue;
   if (!rdonly || !data || map.type !== 2 || off < 0 || off + size > map.valueSize) return undefined;
   let v = 0n;
@@ -115,7 +115,7 @@ export function checkMemAccess(env: Env, regno: number, offIn: number, size: num
       if (reg.flags & PTR_MAYBE_NULL) env.reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`);
       checkMemRegion(env, regno, reg, off, size, reg.map?.valueSize ?? 0, false);
       if (!write && valueReg >= 0) {
-        // a frozen read-only map (.rodata, .kconfig): its contents are known
+        // a frozen read-only map (.rodata): its contents are known
         const known = tnumIsConst(reg.s.varOff) && reg.map ? rdonlyMapValue(reg.map, off + Number(reg.s.varOff.value), size) : undefined;
         if (known !== undefined) markKnown(regs[valueReg], known);
         else markUnknown(regs[valueReg]);

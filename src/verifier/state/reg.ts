@@ -13,7 +13,7 @@ export interface MapDesc {
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
-  /** Initial contents (global data maps) and whether the map is frozen read-only (default: a .rodata/.kconfig name). */
+  /** Initial contents (global data maps) and whether the map is frozen read-only (default: a .rodata name). */
   readonly initialValue?: Uint8Array;
   readonly rdonly?: boolean;
 }
