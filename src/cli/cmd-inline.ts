@@ -1,7 +1,9 @@
 // kfinline inline FILE.o [--prog NAME] [--kfuncs LIB.o] [--mode isolated] [--no-dce]
 //                        [--dump xlated|llvm] [--json]
 
+import { writeFileSync } from 'node:fs';
 import { dumpXlated } from '../isa/disasm-kernel.js';
+import { rewriteObject } from '../object/rewrite-object.js';
 import { objdumpLines } from '../isa/disasm-llvm.js';
 import type { Insn } from '../isa/insn.js';
 import { defaultKfuncLibrary, loadKfuncLibrary, type KfuncLibrary } from '../inline/library.js';
@@ -53,9 +55,10 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
   if (mode !== 'isolated') throw new KfError(`inline: mode "${mode}" is not implemented yet (isolated is)`);
   const dump = args.get('dump');
   if (dump !== undefined && dump !== 'xlated' && dump !== 'llvm') throw new KfError('--dump must be xlated or llvm');
-  if (args.get('output')) throw new KfError('inline: -o is not implemented yet');
+  const output = args.get('output');
   const lib = loadLibrary(args.get('kfuncs'));
-  const { programs } = loadPrograms(path, args.get('prog'));
+  const { obj, programs } = loadPrograms(path, args.get('prog'));
+  if (output && programs.length !== 1) throw new KfError(`inline: -o writes one program; the object has ${programs.length} (choose one with --prog)`);
   let ok = true;
   for (const { prog, linked } of programs) {
     const r = inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, lib, {
@@ -63,6 +66,7 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
       logLevel: args.int('log-level', 0),
     });
     if (!r.reverified.accepted) ok = false;
+    if (output) writeFileSync(output, rewriteObject(obj, prog.name, r.insns, r.map, { kfuncName: kfuncNamer() }));
     if (args.has('json')) {
       io.out(
         toJson({

@@ -5,13 +5,14 @@
 //
 // Semantics mirror kernel/bpf/arraymap.c and kernel/bpf/hashtab.c (preallocated
 // hash table). Model simplifications: a hash update of an existing key updates
-// the value in place (the kernel swaps in a fresh element), and the bucket
-// lists are kept on the TypeScript side (elements still carry hash and key).
+// the value in place (the kernel swaps in a fresh element) and the hash is
+// FNV-1a (htabHash), not jhash. Buckets and element lists live in the address
+// space as the C structs, so C bodies walk the same lists.
 
 import type { AddressSpace, Region } from '../vm/memory.js';
-import { KfError } from '../util/errors.js';
+import { KfError, hex } from '../util/errors.js';
 import type { ModelLayout } from './layout.js';
-import { st } from './mem.js';
+import { ld, ldPtr, st } from './mem.js';
 
 export const BPF_MAP_TYPE_HASH = 1;
 export const BPF_MAP_TYPE_ARRAY = 2;
@@ -179,90 +180,180 @@ export class ArrayMap extends BpfMap {
   }
 }
 
-/** BPF_MAP_TYPE_HASH, preallocated (kernel/bpf/hashtab.c). */
-export class HashMap extends BpfMap {
-  /** Address of element i (node, hash, key, value). */
-  private readonly elemStride: number;
-  private readonly valueOff: number;
-  private readonly index = new Map<string, number>();
-  private readonly free: number[] = [];
+/**
+ * The model's htab_map_hash(): 32-bit FNV-1a over the key bytes, seeded with
+ * htab->hashrnd (the kernel uses jhash; FNV-1a is what the C body
+ * __htab_map_lookup_elem() in kernel/inlinable_kfuncs.c computes too).
+ */
+export function htabHash(key: Uint8Array, hashrnd = 0): number {
+  let h = (0x811c9dc5 ^ hashrnd) >>> 0;
+  for (const x of key) h = Math.imul(h ^ x, 0x01000193) >>> 0;
+  return h;
+}
 
-  constructor(mem: AddressSpace, L: ModelLayout, spec: MapSpec, fd: number) {
-    if (spec.keySize <= 0 || spec.keySize > 512) throw new KfError(`map "${spec.name ?? fd}": bad key_size ${spec.keySize}`);
+/** INIT_HLIST_NULLS_HEAD(): an empty bucket's `first` is the nulls marker (index << 1) | 1. */
+const nullsMarker = (i: number): number => ((i << 1) | 1) >>> 0;
+/** is_a_nulls() */
+const isNulls = (p: number): boolean => (p & 1) !== 0;
+
+/**
+ * BPF_MAP_TYPE_HASH, preallocated (kernel/bpf/hashtab.c). Everything lives in
+ * the address space as the C structs of kernel/include/model_bpf.h: an array
+ * of `struct bucket` whose hlist_nulls heads chain `struct htab_elem`s
+ * (hash_node.next / pprev, hash, key, then the value), so the native lookup
+ * here and the C body __htab_map_lookup_elem() walk the same memory. Only the
+ * free list (the kernel's pcpu_freelist) stays on the TypeScript side.
+ */
+export class HashMap extends BpfMap {
+  /** Bytes from one element to the next (node, hash, key, value). */
+  readonly elemStride: number;
+  /** Offset of the value inside an element: offsetof(htab_elem, key) + round_up(key_size, 8). */
+  readonly valueOff: number;
+  readonly nBuckets: number;
+  /** Address of buckets[0]. */
+  readonly buckets: number;
+  readonly hashrnd: number;
+  private readonly free: number[] = [];
+  private n = 0;
+
+  constructor(mem: AddressSpace, L: ModelLayout, spec: MapSpec, fd: number, opts: { hashrnd?: number } = {}) {
+    if (!Number.isInteger(spec.keySize) || spec.keySize <= 0 || spec.keySize > 512) throw new KfError(`map "${spec.name ?? fd}": bad key_size ${spec.keySize}`);
     const valueOff = L.htabElem.key + roundUp8(spec.keySize);
     const stride = valueOff + roundUp8(spec.valueSize);
     super(mem, L, spec, fd, L.htab.size, stride * spec.maxEntries);
     this.elemStride = stride;
     this.valueOff = valueOff;
+    this.hashrnd = (opts.hashrnd ?? 0) >>> 0;
     const h = L.htab;
-    const nBuckets = roundupPow2(spec.maxEntries);
-    const buckets = mem.map(nBuckets * L.bucket.size, 'kernel', `map ${this.name} buckets`);
+    // mirrors htab_map_alloc(): n_buckets = roundup_pow_of_two(max_entries)
+    this.nBuckets = roundupPow2(spec.maxEntries);
+    const buckets = mem.map(this.nBuckets * L.bucket.size, 'kernel', `map ${this.name} buckets`);
+    this.buckets = buckets.base;
+    for (let i = 0; i < this.nBuckets; i++) st(mem, this.bucketAt(i) + L.bucket.first, 8, nullsMarker(i));
     st(mem, this.obj + h.buckets, 8, buckets.base);
     st(mem, this.obj + h.elems, 8, this.valueRegion.base);
-    st(mem, this.obj + h.n_buckets, 4, nBuckets);
+    st(mem, this.obj + h.n_buckets, 4, this.nBuckets);
     st(mem, this.obj + h.elem_size, 4, stride);
+    st(mem, this.obj + L.structs.off('bpf_htab', 'hashrnd'), 4, this.hashrnd);
     for (let i = spec.maxEntries - 1; i >= 0; i--) this.free.push(this.valueRegion.base + i * stride);
   }
 
   get count(): number {
-    return this.index.size;
+    return this.n;
   }
 
-  private keyStr(key: number): string {
-    return Array.from(this.keyBytes(key), (b) => b.toString(16).padStart(2, '0')).join('');
+  private bucketAt(i: number): number {
+    return this.buckets + i * this.L.bucket.size;
+  }
+
+  /** select_bucket(): &buckets[hash & (n_buckets - 1)] */
+  bucketOf(hash: number): number {
+    return this.bucketAt(hash & (this.nBuckets - 1));
+  }
+
+  /** htab_map_hash() of the key at `key`. */
+  hashOf(key: number): number {
+    return htabHash(this.keyBytes(key), this.hashrnd);
+  }
+
+  /** The elements chained from one bucket, in list order (a list that does not end raises a KfError). */
+  chain(bucket: number): number[] {
+    const E = this.L.htabElem;
+    const out: number[] = [];
+    let n = ldPtr(this.mem, bucket + this.L.bucket.first);
+    while (!isNulls(n)) {
+      if (out.length >= this.spec.maxEntries) throw new KfError(`map "${this.name}": bucket list at ${hex(bucket)} does not end (corrupted hash_node.next)`);
+      out.push(n);
+      n = ldPtr(this.mem, n + E.next);
+    }
+    return out;
+  }
+
+  /** mirrors lookup_nulls_elem_raw(): the element holding the key, or 0. */
+  private findElem(key: number, hash: number): number {
+    const E = this.L.htabElem;
+    const kb = this.keyBytes(key);
+    for (const e of this.chain(this.bucketOf(hash))) {
+      if (ld(this.mem, e + E.hash, 4) !== hash >>> 0) continue;
+      const k = this.mem.bytes(e + E.key, this.spec.keySize);
+      let eq = true;
+      for (let i = 0; i < kb.length && eq; i++) eq = k[i] === kb[i];
+      if (eq) return e;
+    }
+    return 0;
+  }
+
+  /** mirrors __htab_map_lookup_elem(): the element (struct htab_elem *) or 0. */
+  lookupElem(key: number): number {
+    return this.findElem(key, this.hashOf(key));
   }
 
   entries(): [string, Uint8Array][] {
-    return [...this.index.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([k, e]) => [k, this.mem.read(e + this.valueOff, this.spec.valueSize)]);
+    const out: [string, Uint8Array][] = [];
+    for (let i = 0; i < this.nBuckets; i++) {
+      for (const e of this.chain(this.bucketAt(i))) {
+        const k = Array.from(this.mem.bytes(e + this.L.htabElem.key, this.spec.keySize), (b) => b.toString(16).padStart(2, '0')).join('');
+        out.push([k, this.mem.read(e + this.valueOff, this.spec.valueSize)]);
+      }
+    }
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
-  /** mirrors htab_map_lookup_elem() */
+  /** mirrors htab_map_lookup_elem(): the value's address or 0. */
   lookup(key: number): number {
-    const e = this.index.get(this.keyStr(key));
-    return e === undefined ? 0 : e + this.valueOff;
+    const e = this.lookupElem(key);
+    return e ? e + this.valueOff : 0;
   }
 
-  /** mirrors htab_map_update_elem() with check_flags() */
+  private setCount(n: number): void {
+    this.n = n;
+    st(this.mem, this.obj + this.L.htab.count, 4, n);
+  }
+
+  /** mirrors htab_map_update_elem() with check_flags() (an existing element is updated in place) */
   update(key: number, value: number, flags: bigint): number {
     if ((flags & ~BPF_F_LOCK) > BPF_EXIST) return -EINVAL;
-    const ks = this.keyStr(key);
-    const old = this.index.get(ks);
+    const E = this.L.htabElem;
+    const hash = this.hashOf(key);
+    const old = this.findElem(key, hash);
     const f = flags & ~BPF_F_LOCK;
-    if (old !== undefined && f === BPF_NOEXIST) return -EEXIST;
-    if (old === undefined && f === BPF_EXIST) return -ENOENT;
-    if (old !== undefined) {
+    if (old && f === BPF_NOEXIST) return -EEXIST;
+    if (!old && f === BPF_EXIST) return -ENOENT;
+    if (old) {
       this.copyValue(old + this.valueOff, value);
       return 0;
     }
     const e = this.free.pop();
     if (e === undefined) return -E2BIG;
     const kb = this.keyBytes(key).slice();
-    this.mem.write(e + this.L.htabElem.key, kb);
-    st(this.mem, e + this.L.htabElem.hash, 4, fnv1a(kb));
+    this.mem.write(e + E.key, kb);
+    st(this.mem, e + E.hash, 4, hash);
     this.copyValue(e + this.valueOff, value);
-    this.index.set(ks, e);
-    st(this.mem, this.obj + this.L.htab.count, 4, this.index.size);
+    // mirrors hlist_nulls_add_head_rcu()
+    const head = this.bucketOf(hash) + this.L.bucket.first;
+    const first = ldPtr(this.mem, head);
+    st(this.mem, e + E.next, 8, first);
+    st(this.mem, e + E.pprev, 8, head);
+    if (!isNulls(first)) st(this.mem, first + E.pprev, 8, e + E.next);
+    st(this.mem, head, 8, e);
+    this.setCount(this.n + 1);
     return 0;
   }
 
-  /** mirrors htab_map_delete_elem() */
+  /** mirrors htab_map_delete_elem(): hlist_nulls_del_rcu(), then back to the free list */
   delete(key: number): number {
-    const ks = this.keyStr(key);
-    const e = this.index.get(ks);
-    if (e === undefined) return -ENOENT;
-    this.index.delete(ks);
+    const E = this.L.htabElem;
+    const e = this.lookupElem(key);
+    if (!e) return -ENOENT;
+    const next = ldPtr(this.mem, e + E.next);
+    const pprev = ldPtr(this.mem, e + E.pprev);
+    st(this.mem, pprev, 8, next);
+    if (!isNulls(next)) st(this.mem, next + E.pprev, 8, pprev);
+    st(this.mem, e + E.pprev, 8, 0); // LIST_POISON2 in the kernel
     this.free.push(e);
-    st(this.mem, this.obj + this.L.htab.count, 4, this.index.size);
+    this.setCount(this.n - 1);
     return 0;
   }
-}
-
-function fnv1a(b: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (const x of b) h = Math.imul(h ^ x, 0x01000193) >>> 0;
-  return h;
 }
 
 /** The maps of one program run, found by fd or by kernel-object address. */

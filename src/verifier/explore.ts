@@ -6,7 +6,7 @@ import { checkFuncCall, checkHelperCall, checkLdAbs, checkLdImm, checkReturnCode
 import { checkCondJmp } from './check/jmp.js';
 import { Access, checkMemAccess } from './check/mem.js';
 import { checkRegArg, markNotInit, Op } from './check/regs.js';
-import { insnText } from './disasm.js';
+import { disasmKernel } from '../isa/disasm-kernel.js';
 import type { Checkpoint, Env } from './env.js';
 import { markAllScalarsImprecise, propagatePrecision, pushInsnHistory } from './precision.js';
 import { copyState, type VerifierState } from './state/frame.js';
@@ -171,7 +171,7 @@ export function doCheck(env: Env): void {
     if (env.log.level) {
       if (env.scratch.any()) env.printInsnState(env.cur);
       env.prevLogPos = env.log.pos;
-      env.verbose(`${env.insnIdx}: ${insnText(insns, env.insnIdx)}\n`);
+      env.verbose(`${env.insnIdx}: ${disasmKernel(insns, env.insnIdx)}\n`);
       env.prevInsnPrintPos = env.log.pos - env.prevLogPos;
       env.prevLogPos = env.log.pos;
     }

@@ -8,7 +8,7 @@
 // exact value; only precise scalars must match when a state is compared for
 // pruning. Marks are found by walking the instructions of the current path
 // backwards, checkpoint by checkpoint, with the jump history recorded per state.
-import { insnText } from './disasm.js';
+import { disasmKernel } from '../isa/disasm-kernel.js';
 import type { Env } from './env.js';
 import type { HistEntry, LinkedReg, VerifierState } from './state/frame.js';
 import type { RegState } from './state/reg.js';
@@ -135,7 +135,7 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
   const sreg = insn.src;
   const fr = bt.frame;
   if (env.log.level & 2)
-    env.verbose(`mark_precise: frame${fr}: regs=${fmtRegMask(bt.regs[fr])} stack=${fmtStackMask(bt.stack[fr])} before ${idx}: ${insnText(env.insns, idx)}\n`);
+    env.verbose(`mark_precise: frame${fr}: regs=${fmtRegMask(bt.regs[fr])} stack=${fmtStackMask(bt.stack[fr])} before ${idx}: ${disasmKernel(env.insns, idx)}\n`);
   syncLinked(bt, h);
   if (cls === 4 || cls === 7) {
     if (!bt.isReg(fr, dreg)) return 0;

@@ -8,7 +8,7 @@
 // a fresh 512-byte frame). The body's own kfunc calls (kernel internals such
 // as skb_copy_bits) still go to the Env's native functions.
 
-import type { Insn } from '../isa/insn.js';
+import { insn, type Insn } from '../isa/insn.js';
 import { KfError } from '../util/errors.js';
 
 /** A body: its instructions, or an object carrying them (a library KfuncBody fits). */
@@ -28,7 +28,7 @@ export interface LinkedBody {
 /** The program with its bodies appended. */
 export interface WithBodies {
   readonly insns: readonly Insn[];
-  /** Slots of the program itself; bodies start here. */
+  /** Slots of the program itself; bodies start here (after the gap slot, if any). */
   readonly progLen: number;
   readonly bodies: readonly LinkedBody[];
   /** BTF id → first slot of its body. */
@@ -43,9 +43,13 @@ const bodyName = (b: BpfKfuncBody, id: number): string => ('insns' in b && b.nam
  * cannot run as one function: empty ones, and ones with bpf-to-bpf calls or
  * function addresses (the kfunc library refuses those too).
  */
-export function appendBodies(prog: readonly Insn[], bodies: BpfKfuncMap | undefined): WithBodies {
+export function appendBodies(prog: readonly Insn[], bodies: BpfKfuncMap | undefined, opts: { gap?: boolean } = {}): WithBodies {
   if (!bodies || bodies.size === 0) return { insns: prog, progLen: prog.length, bodies: [], startOf: new Map() };
   const insns = prog.slice();
+  // With `gap`, one invalid slot separates the program from the bodies, so
+  // that an engine without subprogram boundaries faults there instead of
+  // falling into the first body.
+  if (opts.gap) insns.push(insn(0, 0, 0, 0, 0));
   const linked: LinkedBody[] = [];
   const startOf = new Map<number, number>();
   for (const [btfId, b] of bodies) {

@@ -14,6 +14,7 @@
 import { KfError, hex, withContext } from '../util/errors.js';
 import type { Insn } from '../isa/insn.js';
 import { AddressSpace, VmFault, type Region, accessFault } from './memory.js';
+import { appendBodies, whereIs, type WithBodies } from './bodies.js';
 import {
   MAX_CALL_FRAMES,
   MAY_GOTO_BUDGET,
@@ -73,8 +74,13 @@ const hasKOperand = (code: number): boolean => {
   return op !== 0x00 && op !== 0x80 && op !== 0x90 && op !== 0xe0;
 };
 
-/** Pre-decodes insns; resolves pseudo ld_imm64 through env. */
-function predecode(insns: readonly Insn[], env: Env): { P: Int32Array; K: Int32Array; nkeys: number } {
+/**
+ * Pre-decodes insns; resolves pseudo ld_imm64 through env. A kfunc call to a
+ * BPF body (w.startOf) becomes a bpf-to-bpf call to it whose aux word allows
+ * one more frame.
+ */
+function predecode(w: WithBodies, env: Env): { P: Int32Array; K: Int32Array; nkeys: number } {
+  const insns = w.insns;
   const n = insns.length;
   const P = new Int32Array((n + 1) * W);
   const K = new Int32Array(22 + 2 * n + 2);
@@ -89,6 +95,12 @@ function predecode(insns: readonly Insn[], env: Env): { P: Int32Array; K: Int32A
     if (x.dst > 10 || x.src > 10) {
       P[b] = 0;
       P[b + 5] = R_BADREG;
+    }
+    if (P[b] === 0x85 && x.src === 2 && x.off === 0 && w.startOf.has(x.imm)) {
+      P[b + 2] = 2; // src 1: a bpf-to-bpf call
+      P[b + 4] = w.startOf.get(x.imm)! - (i + 1);
+      P[b + 5] = 1;
+      continue;
     }
     if (hasKOperand(x.code) && (x.code & 8) === 0) {
       const k = 22 + 2 * i;
@@ -114,6 +126,10 @@ function predecode(insns: readonly Insn[], env: Env): { P: Int32Array; K: Int32A
   }
   P[n * W] = 0;
   P[n * W + 5] = R_END;
+  if (w.progLen < n) {
+    P[w.progLen * W] = 0; // the gap slot before the bodies
+    P[w.progLen * W + 5] = R_END;
+  }
   return { P, K, nkeys: K.length };
 }
 
@@ -129,8 +145,10 @@ class InterpExecutable implements Executable {
   private depth = 0;
   private budget = 0;
   private edgesLeft = 0;
-  private readonly saved: Int32Array = new Int32Array(MAX_CALL_FRAMES * 11);
-  private readonly retPc: Int32Array = new Int32Array(MAX_CALL_FRAMES);
+  // one more frame than MAX_CALL_FRAMES: a kfunc body called from the deepest frame
+  private readonly saved: Int32Array = new Int32Array((MAX_CALL_FRAMES + 1) * 11);
+  private readonly retPc: Int32Array = new Int32Array(MAX_CALL_FRAMES + 1);
+  private readonly linked: WithBodies;
   // region cache for the strict checks
   private cb = 1;
   private ce = 0;
@@ -143,12 +161,14 @@ class InterpExecutable implements Executable {
     readonly mem: AddressSpace,
     opts: InterpOptions,
   ) {
-    const d = predecode(prog.insns, env);
+    this.linked = appendBodies(prog.insns, opts.bpfKfuncs, { gap: true });
+    const d = predecode(this.linked, env);
     this.P = d.P;
     this.R = d.K;
-    this.n = prog.insns.length;
+    this.n = this.linked.insns.length;
     this.maxBackEdges = opts.maxBackEdges ?? DEFAULT_MAX_BACK_EDGES;
-    this.stack = mem.map(opts.stackSize ?? MAX_CALL_FRAMES * STACK_FRAME_SIZE, 'stack', `stack of ${prog.name ?? 'program'}`, {
+    const frames = MAX_CALL_FRAMES + (this.linked.bodies.length ? 1 : 0);
+    this.stack = mem.map(opts.stackSize ?? frames * STACK_FRAME_SIZE, 'stack', `stack of ${prog.name ?? 'program'}`, {
       align: 16,
     });
     this.stackEnd = this.stack.base + this.stack.size;
@@ -178,6 +198,7 @@ class InterpExecutable implements Executable {
       this.exec(0, 0);
     } catch (e) {
       if (e instanceof AbortRun) return 0n;
+      if (e instanceof VmFault && e.pc >= this.linked.progLen) throw new VmFault(e.pc, e.addr, e.reason, whereIs(this.linked, e.pc));
       throw e;
     }
     return toU64(R[0], R[1]);
@@ -499,7 +520,7 @@ class InterpExecutable implements Executable {
           if (src === 1) {
             // bpf-to-bpf call: new frame, r6..r10 saved
             const target = pc + imm;
-            if (this.depth + 1 >= MAX_CALL_FRAMES) throw this.fault(cur, `call stack exceeds ${MAX_CALL_FRAMES} frames`);
+            if (this.depth + 1 >= MAX_CALL_FRAMES + P[b + 5]) throw this.fault(cur, `call stack exceeds ${MAX_CALL_FRAMES} frames`);
             if (target < 0 || target >= this.n) throw this.fault(cur, `call target ${target} out of range`);
             const sv = this.depth * 11;
             this.saved.set(R.subarray(12, 22), sv);

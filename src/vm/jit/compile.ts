@@ -63,6 +63,10 @@ type CtxEntry = { k: 'loop' | 'block'; b: number } | { k: 'if' };
 
 interface ModuleFns {
   native: number;
+  /** Kfunc BTF id → function index of its BPF body (LoadOptions.bpfKfuncs). */
+  bodyOf: Map<number, number>;
+  /** r10 below which a body's frame does not fit (imported only with bodies). */
+  gBodyLo: number;
   fault: number;
   bswap32: number;
   bswap64: number;
@@ -595,6 +599,17 @@ class FnGen {
   }
 
   private call(pc: number, x: Insn): void {
+    const body = x.src === 2 && x.off === 0 ? this.m.bodyOf.get(x.imm) : undefined;
+    if (body !== undefined) {
+      // a kfunc implemented by a BPF body: a direct call on a fresh frame (the
+      // stack has one frame more than MAX_CALL_FRAMES for it)
+      this.get(10).i64(2 * STACK_FRAME_SIZE).op(Op.i64_sub).op(Op.global_get).uleb(this.m.gBodyLo).op(Op.i64_lt_s);
+      this.op(Op.if_).op(EMPTY_BLOCK).faultCall(pc, FaultCode.CALL_DEPTH).op(Op.end);
+      for (let r = 1; r <= 5; r++) this.get(r);
+      this.get(10).i64(STACK_FRAME_SIZE).op(Op.i64_sub);
+      this.op(Op.call).uleb(body).set(0);
+      return;
+    }
     if (x.src === 1) {
       const f = this.m.funcOf.get(pc + 1 + x.imm);
       if (f === undefined) throw new KfError(`jit: call target ${pc + 1 + x.imm} is not a subprogram`, [`instruction ${pc}`]);
@@ -618,12 +633,24 @@ const isJumpInsn = (x: Insn): boolean => {
   return (c === 5 || c === 6) && (x.code & 0xf0) !== 0x80 && (x.code & 0xf0) !== 0x90;
 };
 
-/** Compiles a whole program. Throws KfError on programs whose structure it cannot handle. */
-export function compileToWasm(insns: readonly Insn[]): CompiledWasm {
+export interface CompileOptions {
+  /** Kfunc BTF id → first slot of its BPF body (appended to insns, see src/vm/bodies.ts). */
+  readonly bodies?: ReadonlyMap<number, number>;
+}
+
+/**
+ * Compiles a whole program. Throws KfError on programs whose structure it
+ * cannot handle. With `bodies`, those slots start subprograms too, a kfunc
+ * call to their id calls them directly, and the module imports the global
+ * `body_lo` (the stack's base) besides `stack_lo`.
+ */
+export function compileToWasm(insns: readonly Insn[], opts: CompileOptions = {}): CompiledWasm {
   if (insns.length === 0) throw new KfError('empty program');
   const mb = new ModuleBuilder();
   const m: ModuleFns = {
     native: mb.importFunc('env', 'native', [I32], []),
+    bodyOf: new Map(),
+    gBodyLo: -1,
     fault: mb.importFunc('env', 'fault', [I32, I32], []),
     bswap32: 0,
     bswap64: 0,
@@ -634,6 +661,8 @@ export function compileToWasm(insns: readonly Insn[]): CompiledWasm {
   };
   mb.importMemory('env', 'mem', 1);
   m.gStackLo = mb.importGlobal('env', 'stack_lo', I64);
+  const bodies = opts.bodies ?? new Map<number, number>();
+  if (bodies.size) m.gBodyLo = mb.importGlobal('env', 'body_lo', I64);
   const pseudo: CompiledWasm['pseudo'] = [];
   for (let i = 0; i < insns.length; i++) {
     const x = insns[i];
@@ -647,9 +676,10 @@ export function compileToWasm(insns: readonly Insn[]): CompiledWasm {
     }
   }
   m.gBudget = mb.defineGlobal(I32, MAY_GOTO_BUDGET);
-  const starts = subprogStarts(insns);
+  const starts = [...new Set([...subprogStarts(insns), ...bodies.values()])].sort((a, b) => a - b);
   const sig = [I64, I64, I64, I64, I64, I64];
   for (const s of starts) m.funcOf.set(s, mb.declareFunc(sig, [I64]));
+  for (const [id, s] of bodies) m.bodyOf.set(id, m.funcOf.get(s)!);
   m.bswap32 = mb.declareFunc([I32], [I32]);
   m.bswap64 = mb.declareFunc([I64], [I64]);
   const entry = mb.declareFunc([], []);
