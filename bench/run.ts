@@ -7,6 +7,7 @@ type Part = { name: string; load: () => Promise<() => Promise<string[]>> };
 const parts: Part[] = [
   { name: 'btf', load: async () => (await import('./btf.js')).runBtfBench },
   { name: 'vm', load: async () => (await import('./vm.js')).runVmBench },
+  { name: 'verifier', load: async () => (await import('./verifier.js')).runVerifierBench },
   { name: 'kernel', load: async () => (await import('./kernel.js')).runKernelBench },
 ];
 

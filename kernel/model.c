@@ -66,3 +66,10 @@ __bpf_kfunc void bpf_iter_num_destroy(struct bpf_iter_num *it) STUB_VOID
 __bpf_kfunc int skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len) STUB(int)
 __bpf_kfunc void *bpf_xdp_pointer(struct xdp_buff *xdp, u32 offset, u32 len) STUB(void *)
 __bpf_kfunc void bpf_xdp_copy_buf(struct xdp_buff *xdp, unsigned long off, void *buf, unsigned long len, bool flush) STUB_VOID
+__bpf_kfunc int __bpf_skb_load_bytes(const struct sk_buff *skb, u32 offset, void *to, u32 len) STUB(int)
+__bpf_kfunc int __bpf_skb_store_bytes(struct sk_buff *skb, u32 offset, const void *from, u32 len, u64 flags) STUB(int)
+__bpf_kfunc int __bpf_xdp_load_bytes(struct xdp_buff *xdp, u32 offset, void *buf, u32 len) STUB(int)
+__bpf_kfunc int __bpf_xdp_store_bytes(struct xdp_buff *xdp, u32 offset, void *buf, u32 len) STUB(int)
+__bpf_kfunc void *memmove(void *dest, const void *src, size_t count) STUB(void *)
+__bpf_kfunc int memcmp(const void *cs, const void *ct, size_t count) STUB(int)
+__bpf_kfunc void *__htab_map_lookup_elem(struct bpf_map *map, void *key) STUB(void *)

@@ -127,4 +127,31 @@ struct bpf_htab {
 	u32 hashrnd;
 };
 
+/* include/linux/list_nulls.h: a list ends in a "nulls" marker, an odd value
+ * ((bucket index << 1) | 1), not in NULL. */
+static inline bool is_a_nulls(const struct hlist_nulls_node *ptr)
+{
+	return ((unsigned long)ptr & 1);
+}
+
+static inline unsigned long get_nulls_value(const struct hlist_nulls_node *ptr)
+{
+	return ((unsigned long)ptr) >> 1;
+}
+
+/* mirrors select_bucket() of kernel/bpf/hashtab.c */
+static inline struct hlist_nulls_head *select_bucket(struct bpf_htab *htab, u32 hash)
+{
+	return &htab->buckets[hash & (htab->n_buckets - 1)].head;
+}
+
+/* The model's htab_map_hash(): FNV-1a over the key bytes seeded with hashrnd
+ * (the kernel uses jhash). The same function as htabHash() in src/kernel/maps.ts. */
+#define HTAB_FNV_OFFSET 0x811c9dc5U
+#define HTAB_FNV_PRIME 0x01000193U
+
+/* Out-of-line in the model (hashtab.c's htab_map_gen_lookup() calls it):
+ * the element holding the key, or NULL. */
+void *__htab_map_lookup_elem(struct bpf_map *map, void *key);
+
 #endif

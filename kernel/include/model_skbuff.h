@@ -119,6 +119,9 @@ static inline unsigned int skb_frag_size(const skb_frag_t *frag)
 
 /* Kernel internals that the inlinable kfunc bodies call (implemented natively). */
 int skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len);
+/* net/core/filter.c (include/linux/filter.h): what bpf_dynptr_read/write call for SKB dynptrs. */
+int __bpf_skb_load_bytes(const struct sk_buff *skb, u32 offset, void *to, u32 len);
+int __bpf_skb_store_bytes(struct sk_buff *skb, u32 offset, const void *from, u32 len, u64 flags);
 
 /* mirrors __skb_header_pointer() / skb_header_pointer() */
 static inline __attribute__((always_inline)) void *

@@ -57,6 +57,11 @@ typedef unsigned long size_t;
 #define __aligned(x) __attribute__((aligned(x)))
 #define min(a, b) ((a) < (b) ? (a) : (b))
 
+/* lib/string.c: out of line (the BPF backend cannot expand a memmove or a
+ * memcmp of variable length), called by the inlinable bodies as internals. */
+void *memmove(void *dest, const void *src, size_t count);
+int memcmp(const void *cs, const void *ct, size_t count);
+
 /* Kernel BPF constants (include/linux/bpf.h). */
 #define BPF_MAX_LOOPS (8 * 1024 * 1024)
 

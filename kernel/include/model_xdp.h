@@ -72,5 +72,8 @@ static inline unsigned int xdp_get_buff_len(const struct xdp_buff *xdp)
 /* Kernel internals (net/core/filter.c), implemented natively. */
 void *bpf_xdp_pointer(struct xdp_buff *xdp, u32 offset, u32 len);
 void bpf_xdp_copy_buf(struct xdp_buff *xdp, unsigned long off, void *buf, unsigned long len, bool flush);
+/* net/core/filter.c: what bpf_dynptr_read/write call for XDP dynptrs. */
+int __bpf_xdp_load_bytes(struct xdp_buff *xdp, u32 offset, void *buf, u32 len);
+int __bpf_xdp_store_bytes(struct xdp_buff *xdp, u32 offset, void *buf, u32 len);
 
 #endif

@@ -11,6 +11,8 @@ import { inlineProgram, type InlineResult } from '../inline/pipeline.js';
 import { modelBtfFromObject } from '../kernel/layout.js';
 import { modelObject } from '../kernel/model-blob.js';
 import { KfError } from '../util/errors.js';
+import { decide, type SiteCandidate } from '../inline/profit.js';
+import { policyOf } from './cmd-explain.js';
 import { parseArgs } from './args.js';
 import { readInput, toJson } from './files.js';
 import type { Io } from './io.js';
@@ -48,7 +50,10 @@ export function siteJson(r: InlineResult) {
 }
 
 export async function inlineCommand(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(argv, { values: ['prog', 'kfuncs', 'mode', 'dump', 'output', 'log-level'], flags: ['no-dce'], aliases: { o: 'output' } });
+  const args = parseArgs(argv, { values: ['prog', 'kfuncs', 'mode', 'dump', 'output', 'log-level', 'policy', 'spill'], flags: ['no-dce'], aliases: { o: 'output' } });
+  const policy = policyOf(args.get('policy'), 'always');
+  const spill = args.get('spill') ?? 'live';
+  if (spill !== 'live' && spill !== 'used') throw new KfError('--spill must be live or used (the RFC rule)');
   const path = args.positional[0];
   if (!path) throw new KfError('inline: missing FILE.o');
   const mode = args.get('mode') ?? 'isolated';
@@ -64,6 +69,13 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
     const r = inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, lib, {
       dce: !args.has('no-dce'),
       logLevel: args.int('log-level', 0),
+      spill,
+      ...(policy !== 'always' && {
+        want: (c: SiteCandidate) => {
+          const d = decide(c, policy);
+          return d.inline ? true : d.reason;
+        },
+      }),
     });
     if (!r.reverified.accepted) ok = false;
     if (output) writeFileSync(output, rewriteObject(obj, prog.name, r.insns, r.map, { kfuncName: kfuncNamer() }));

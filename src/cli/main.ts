@@ -13,6 +13,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   run: { summary: 'run FILE.o [--prog NAME] [--data FILE | --data-hex HEX | --data-size N] [--repeat N] [--engine interp|jit] | run --cases FILE.jsonl', load: async () => (await import('./cmd-run.js')).runCommand },
   oracle: { summary: 'oracle FILE.o [--prog NAME] [--log-level 1|2] | oracle --cases FILE.jsonl', load: async () => (await import('./cmd-oracle.js')).oracleCommand },
   'build-kfuncs': { summary: 'build-kfuncs SRC.c -o LIB.o [--pipeline emit-llvm|bpf]', load: async () => (await import('./cmd-build-kfuncs.js')).buildKfuncsCommand },
+  explain: { summary: 'explain FILE.o [--prog NAME] [--policy auto|always|never]', load: async () => (await import('./cmd-explain.js')).explainCommand },
   btf: { summary: 'btf dump FILE | btf find NAME [--kind KIND] [--file FILE]', load: async () => (await import('./cmd-btf.js')).btfCommand },
 };
 

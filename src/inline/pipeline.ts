@@ -13,6 +13,7 @@ import { findCtxAccesses } from '../kernel/ctx-track.js';
 import { verify, type VerifyProgram, type VerifyResult } from '../verifier/verify.js';
 import { makeInstances, type WithInstances } from './instances.js';
 import type { KfuncBody, KfuncLibrary } from './library.js';
+import type { SiteCandidate } from './profit.js';
 import { rewriteInstances, type SiteReport } from './rewrite.js';
 
 export type InlineMode = 'isolated';
@@ -26,7 +27,7 @@ export interface InlineOptions {
   /** Which callee-saved registers to spill around a body: 'used' (the RFC) or 'live' (default). */
   readonly spill?: 'used' | 'live';
   /** Per-site decision; true inlines, a string is the reason not to. Default: inline everything. */
-  readonly want?: (site: number, kfunc: string) => boolean | string;
+  readonly want?: (c: SiteCandidate) => true | string;
 }
 
 export interface InlineResult {

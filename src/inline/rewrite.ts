@@ -10,6 +10,7 @@ import type { WithInstances } from './instances.js';
 import { applyPatches } from './patch.js';
 import { liveCalleeSavedAfter, liveIn } from './liveness.js';
 import { spliceBody } from './splice.js';
+import type { SiteCandidate } from './profit.js';
 
 export interface SiteReport {
   readonly site: number;
@@ -38,8 +39,11 @@ export interface RewriteOptions {
    * register the caller never set (which the kernel's verifier rejects).
    */
   readonly spill?: 'used' | 'live';
-  /** Decide per site whether to inline (default: always). */
-  readonly want?: (site: number, kfunc: string) => boolean | string;
+  /**
+   * Decide per site whether to inline, given what inlining it would do
+   * (default: always). Return true, or the reason not to.
+   */
+  readonly want?: (c: SiteCandidate) => true | string;
 }
 
 export interface Rewritten {
@@ -72,7 +76,6 @@ export function rewriteInstances(w: WithInstances, facts: InsnFacts, opts: Rewri
       no('instance was not verified');
       continue;
     }
-    const want = opts.want ? opts.want(inst.site, inst.kfunc) : true;
     let afterBody = body;
     let folded = 0;
     if (dce) {
@@ -80,14 +83,19 @@ export function rewriteInstances(w: WithInstances, facts: InsnFacts, opts: Rewri
       afterBody = d.insns;
       folded = d.branchesFolded;
     }
-    if (want !== true) {
-      no(typeof want === 'string' ? want : 'not wanted', afterBody.length, folded);
-      continue;
-    }
     const s = spliceBody(afterBody, opts.callerDepth(inst.site), live && liveCalleeSavedAfter(live, inst.site));
     if (!s.ok) {
       no(s.reason, afterBody.length, folded);
       continue;
+    }
+    if (opts.want) {
+      let reached = 0;
+      for (let k = inst.start; k < inst.start + inst.len; k++) if (facts.reached[k]) reached++;
+      const want = opts.want({ site: inst.site, kfunc: inst.kfunc, insnsBefore: inst.len, insnsAfterDce: afterBody.length, branchesFolded: folded, spilled: s.spilled, stackAdded: s.stackAdded, reached });
+      if (want !== true) {
+        no(want, afterBody.length, folded);
+        continue;
+      }
     }
     patches.set(inst.site, s.insns);
     stackAddedAt.set(inst.site, s.stackAdded);

@@ -13,6 +13,7 @@ import { ModelKernel } from '../kernel/model.js';
 import { progType as progTypeInfo } from '../kernel/progtypes.js';
 import type { MapSpec } from '../kernel/maps.js';
 import type { Engine, Executable } from './env.js';
+import type { BpfKfuncMap } from './bodies.js';
 import { interpreter } from './interp.js';
 import { jit } from './jit/jit.js';
 import { AddressSpace } from './memory.js';
@@ -50,6 +51,8 @@ export interface TestRunOptions {
   ctxPcs?: ReadonlySet<number>;
   /** The program's ctx accesses are already converted. */
   converted?: boolean;
+  /** Kfuncs run as BPF bodies instead of natively (LoadOptions.bpfKfuncs; e.g. bodiesById(defaultKfuncLibrary())). */
+  bpfKfuncs?: BpfKfuncMap;
 }
 
 export interface TestRunResult {
@@ -94,7 +97,7 @@ export function testRun(prog: readonly Insn[], o: TestRunOptions): TestRunResult
   }
   let exe: Executable | undefined;
   try {
-    exe = engine.load({ insns, name: 'test_run' }, kernel.env(), rt.mem);
+    exe = engine.load({ insns, name: 'test_run' }, kernel.env(), rt.mem, o.bpfKfuncs ? { bpfKfuncs: o.bpfKfuncs } : {});
     let r0 = 0n;
     const t0 = performance.now();
     for (let i = 0; i < repeat; i++) r0 = exe.run(BigInt(built.ctx));

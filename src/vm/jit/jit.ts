@@ -17,28 +17,43 @@ import {
   type NativeFn,
 } from '../env.js';
 import { wasmApi, type WasmModule } from '../wasm-api.js';
-import { FaultCode, SCR_FP, SCR_R0, SCR_R1, SCR_R6, SCR_SRC, compileToWasm, type CompiledWasm } from './compile.js';
+import { appendBodies, whereIs, type BpfKfuncMap, type WithBodies } from '../bodies.js';
+import { FaultCode, SCR_FP, SCR_R0, SCR_R1, SCR_R6, SCR_SRC, compileToWasm, type CompiledWasm, type NativeSite } from './compile.js';
 
 interface Compiled {
   info: CompiledWasm;
   module: WasmModule;
+  linked: WithBodies;
 }
 
 const cache = new WeakMap<readonly unknown[], Compiled>();
+const cacheWithBodies = new WeakMap<readonly unknown[], WeakMap<BpfKfuncMap, Compiled>>();
 
-/** Compiles (or returns the cached compilation of) a program. */
-export function compileProgram(prog: LoadedProgram): Compiled {
-  let c = cache.get(prog.insns);
+/**
+ * Compiles (or returns the cached compilation of) a program, with the kfunc
+ * bodies it may call (cached per insns array and bodies map: change neither
+ * after loading).
+ */
+export function compileProgram(prog: LoadedProgram, bpfKfuncs?: BpfKfuncMap): Compiled {
+  const withBodies = bpfKfuncs !== undefined && bpfKfuncs.size > 0;
+  let perBodies: WeakMap<BpfKfuncMap, Compiled> | undefined;
+  if (withBodies) {
+    perBodies = cacheWithBodies.get(prog.insns);
+    if (!perBodies) cacheWithBodies.set(prog.insns, (perBodies = new WeakMap()));
+  }
+  let c = withBodies ? perBodies!.get(bpfKfuncs) : cache.get(prog.insns);
   if (!c) {
-    const info = compileToWasm(prog.insns);
+    const linked = appendBodies(prog.insns, bpfKfuncs);
+    const info = compileToWasm(linked.insns, { bodies: linked.startOf });
     let module: WasmModule;
     try {
       module = new (wasmApi().Module)(info.bytes);
     } catch (e) {
       throw new KfError(`jit: generated wasm does not compile: ${(e as Error).message}`);
     }
-    c = { info, module };
-    cache.set(prog.insns, c);
+    c = { info, module, linked };
+    if (withBodies) perBodies!.set(bpfKfuncs, c);
+    else cache.set(prog.insns, c);
   }
   return c;
 }
@@ -51,13 +66,45 @@ const FAULTS: Record<number, string> = {
   [FaultCode.BAD_INSN]: 'invalid instruction',
 };
 
+/** One native call site: what it calls, resolved on first use. */
+interface Site {
+  readonly site: NativeSite;
+  fn: NativeFn | undefined;
+  /** Register arguments the function declares (fn.length - 1, at most 5). */
+  argc: number;
+}
+
+/** BigInts of small register values, so that common arguments (offsets, sizes, NULL) allocate nothing. */
+const SMALL_LIMIT = 4096;
+const SMALL: bigint[] = Array.from({ length: SMALL_LIMIT }, (_, i) => BigInt(i));
+
+/**
+ * How many of r1..r5 a native reads: the parameters it declares after the
+ * CallContext, or all five when it may read more than it declares (rest
+ * parameters, default values, `arguments`).
+ */
+function declaredArgs(fn: NativeFn): number {
+  const n = fn.length - 1;
+  if (n >= 5) return 5;
+  const src = Function.prototype.toString.call(fn);
+  const close = src.indexOf(')');
+  const params = close < 0 ? src.slice(0, Math.max(0, src.indexOf('=>'))) : src.slice(0, close);
+  if (params.includes('...') || params.includes('=') || /\barguments\b|native code/.test(src)) return 5;
+  return Math.max(0, n);
+}
+
 class JitExecutable implements Executable {
   readonly stack: Region;
   private readonly stackEnd: number;
+  /** Lowest r10 a bpf-to-bpf callee frame may have (the stack's base, plus one frame kept for kfunc bodies). */
+  private readonly stackLo: number;
   private readonly entry: () => void;
   private readonly fns = new Map<number, (...a: bigint[]) => bigint>();
-  private readonly sites: Map<number, { fn?: NativeFn; site: CompiledWasm['natives'] extends Map<number, infer S> ? S : never }>;
-  private curFp = 0n;
+  /** Native call sites by slot. */
+  private readonly sites: (Site | undefined)[];
+  private readonly linked: WithBodies;
+  /** r10 of the frame that made the current native call (for callbacks). */
+  private curFp = 0;
   private readonly ctx: CallContext & { pc: number };
 
   constructor(
@@ -66,26 +113,30 @@ class JitExecutable implements Executable {
     readonly mem: AddressSpace,
     opts: LoadOptions,
   ) {
-    const { info, module } = compileProgram(prog);
+    const { info, module, linked } = compileProgram(prog, opts.bpfKfuncs);
+    this.linked = linked;
     const W = wasmApi();
-    this.stack = mem.map(opts.stackSize ?? MAX_CALL_FRAMES * STACK_FRAME_SIZE, 'stack', `stack of ${prog.name ?? 'program'}`, {
+    const reserve = linked.bodies.length ? STACK_FRAME_SIZE : 0;
+    this.stack = mem.map(opts.stackSize ?? MAX_CALL_FRAMES * STACK_FRAME_SIZE + reserve, 'stack', `stack of ${prog.name ?? 'program'}`, {
       align: 16,
     });
     this.stackEnd = this.stack.base + this.stack.size;
+    this.stackLo = this.stack.base + reserve;
     const envImports: Record<string, unknown> = {
       mem: mem.memory,
       native: (pc: number) => this.native(pc),
       fault: (pc: number, code: number) => {
         throw new VmFault(pc, 0n, FAULTS[code] ?? `fault ${code}`);
       },
-      stack_lo: new W.Global({ value: 'i64', mutable: false }, BigInt(this.stack.base)),
+      stack_lo: new W.Global({ value: 'i64', mutable: false }, BigInt(this.stackLo)),
     };
+    if (linked.bodies.length) envImports.body_lo = new W.Global({ value: 'i64', mutable: false }, BigInt(this.stack.base));
     for (const p of info.pseudo) {
       const v = (() => {
         try {
           return env.ldImm64(p.src, p.imm, p.nextImm, p.pc);
         } catch (e) {
-          if (e instanceof KfError && !e.context.length) throw e.wrap(`instruction ${p.pc}`);
+          if (e instanceof KfError && !e.context.length) throw new KfError(e.reason, whereIs(linked, p.pc));
           throw e;
         }
       })();
@@ -94,7 +145,8 @@ class JitExecutable implements Executable {
     const inst = new W.Instance(module, { env: envImports });
     this.entry = inst.exports.entry as () => void;
     for (const s of info.subprogs) this.fns.set(s, inst.exports[`f${s}`] as (...a: bigint[]) => bigint);
-    this.sites = new Map([...info.natives].map(([pc, site]) => [pc, { site }]));
+    this.sites = new Array<Site | undefined>(linked.insns.length).fill(undefined);
+    for (const [pc, site] of info.natives) this.sites[pc] = { site, fn: undefined, argc: 5 };
     this.ctx = { mem, pc: 0, callSubprog: (f, a) => this.callSubprog(f, a) };
   }
 
@@ -102,54 +154,63 @@ class JitExecutable implements Executable {
     this.mem.unmap(this.stack);
   }
 
-  private native(pc: number): void {
-    const s = this.sites.get(pc);
-    if (!s) throw new VmFault(pc, 0n, 'jit: unknown native call site');
-    const dv = this.mem.dv;
-    const B = CALL_SCRATCH;
+  private resolve(pc: number, s: Site): NativeFn {
     const site = s.site;
+    if (site.kind === 'packet') throw new VmFault(pc, 0n, 'jit: not a call site');
+    const fn = site.kind === 'helper' ? this.env.helper(site.imm) : this.env.kfunc(site.imm, site.off);
+    if (!fn) {
+      throw new VmFault(
+        pc,
+        0n,
+        site.kind === 'helper' ? `call to unknown helper ${site.imm}` : `call to unknown kfunc btf_id ${site.imm}${site.off ? ` (module ${site.off})` : ''}`,
+      );
+    }
+    s.fn = fn;
+    s.argc = declaredArgs(fn);
+    return fn;
+  }
+
+  /** The import every helper/kfunc call and LD_ABS/LD_IND goes through: r1..r5, r10 in the scratch area, r0 back. */
+  private native(pc: number): void {
+    const s = this.sites[pc];
+    if (s === undefined) throw new VmFault(pc, 0n, 'jit: unknown native call site');
+    const dv = this.mem.dv;
     this.ctx.pc = pc;
     const prevFp = this.curFp;
-    this.curFp = dv.getBigUint64(B + SCR_FP, true);
+    this.curFp = dv.getUint32(CALL_SCRATCH + SCR_FP, true);
     let v: bigint | null;
-    if (site.kind === 'packet') {
+    const fn = s.fn;
+    if (fn !== undefined) {
+      const n = s.argc;
+      v = fn(this.ctx, n > 0 ? arg(dv, 0) : 0n, n > 1 ? arg(dv, 8) : 0n, n > 2 ? arg(dv, 16) : 0n, n > 3 ? arg(dv, 24) : 0n, n > 4 ? arg(dv, 32) : 0n);
+    } else if (s.site.kind === 'packet') {
+      const site = s.site;
       if (!this.env.packetLoad) throw new VmFault(pc, 0n, 'LD_ABS/LD_IND is unsupported: the environment has no packetLoad hook');
-      const src = site.ind ? Number(BigInt.asIntN(32, dv.getBigUint64(B + SCR_SRC, true))) : 0;
-      v = this.env.packetLoad(this.ctx, dv.getBigUint64(B + SCR_R6, true), (src + site.imm) | 0, site.size);
+      const src = site.ind ? dv.getInt32(CALL_SCRATCH + SCR_SRC, true) : 0;
+      v = this.env.packetLoad(this.ctx, dv.getBigUint64(CALL_SCRATCH + SCR_R6, true), (src + site.imm) | 0, site.size);
       if (v === null) throw new AbortRun();
     } else {
-      let fn = s.fn;
-      if (!fn) {
-        fn = site.kind === 'helper' ? this.env.helper(site.imm) : this.env.kfunc(site.imm, site.off);
-        if (!fn) {
-          throw new VmFault(
-            pc,
-            0n,
-            site.kind === 'helper'
-              ? `call to unknown helper ${site.imm}`
-              : `call to unknown kfunc btf_id ${site.imm}${site.off ? ` (module ${site.off})` : ''}`,
-          );
-        }
-        s.fn = fn;
-      }
-      const a = B + SCR_R1;
-      v = fn(this.ctx, dv.getBigUint64(a, true), dv.getBigUint64(a + 8, true), dv.getBigUint64(a + 16, true), dv.getBigUint64(a + 24, true), dv.getBigUint64(a + 32, true));
-      if (typeof v !== 'bigint') throw new VmFault(pc, 0n, `native function returned ${typeof v}, not a bigint`);
+      this.resolve(pc, s);
+      this.curFp = prevFp;
+      this.native(pc);
+      return;
     }
+    if (typeof v !== 'bigint') throw new VmFault(pc, 0n, `native function returned ${typeof v}, not a bigint`);
     this.curFp = prevFp;
-    this.mem.dv.setBigUint64(B + SCR_R0, BigInt.asUintN(64, v), true);
+    // DataView.setBigUint64 takes the value modulo 2^64: no BigInt.asUintN needed
+    this.mem.dv.setBigUint64(CALL_SCRATCH + SCR_R0, v, true);
   }
 
   private callSubprog(fnAddr: bigint, args: readonly bigint[]): bigint {
     const pc = this.ctx.pc;
     const idx = funcIndex(fnAddr);
-    const f = this.fns.get(idx);
+    const f = idx < this.linked.progLen ? this.fns.get(idx) : undefined;
     if (!f) throw new VmFault(pc, 0n, `callback ${hex(BigInt.asUintN(64, fnAddr))} is not a subprogram address`);
-    const fp = this.curFp - BigInt(STACK_FRAME_SIZE);
-    if (fp - BigInt(STACK_FRAME_SIZE) < BigInt(this.stack.base)) throw new VmFault(pc, 0n, `callback exceeds ${MAX_CALL_FRAMES} call frames`);
+    const fp = this.curFp - STACK_FRAME_SIZE;
+    if (fp - STACK_FRAME_SIZE < this.stackLo) throw new VmFault(pc, 0n, `callback exceeds ${MAX_CALL_FRAMES} call frames`);
     const a = [0, 1, 2, 3, 4].map((i) => BigInt.asIntN(64, args[i] ?? 0n));
     const saved = this.curFp;
-    const r = f(a[0], a[1], a[2], a[3], a[4], fp);
+    const r = f(a[0], a[1], a[2], a[3], a[4], BigInt(fp));
     this.curFp = saved;
     this.ctx.pc = pc;
     return BigInt.asUintN(64, r);
@@ -164,10 +225,15 @@ class JitExecutable implements Executable {
     dv.setBigUint64(B + 24, BigInt.asUintN(64, r4), true);
     dv.setBigUint64(B + 32, BigInt.asUintN(64, r5), true);
     dv.setBigUint64(CALL_SCRATCH + SCR_FP, BigInt(this.stackEnd), true);
+    this.curFp = this.stackEnd;
     try {
       this.entry();
     } catch (e) {
       if (e instanceof AbortRun) return 0n;
+      if (e instanceof VmFault) {
+        if (e.pc >= this.linked.progLen) throw new VmFault(e.pc, e.addr, e.reason, whereIs(this.linked, e.pc));
+        throw e;
+      }
       if (e instanceof KfError) throw e;
       if (e instanceof wasmApi().RuntimeError) throw new VmFault(-1, 0n, `wasm trap: ${(e as Error).message}`);
       if (e instanceof RangeError) throw new VmFault(-1, 0n, `wasm: ${e.message}`);
@@ -175,6 +241,14 @@ class JitExecutable implements Executable {
     }
     return this.mem.dv.getBigUint64(CALL_SCRATCH + SCR_R0, true);
   }
+}
+
+/** Register argument at scratch offset `o` (from SCR_R1) as an unsigned 64-bit bigint; small values come from a table. */
+function arg(dv: DataView, o: number): bigint {
+  const a = CALL_SCRATCH + SCR_R1 + o;
+  const lo = dv.getUint32(a, true);
+  if (lo < SMALL_LIMIT && dv.getUint32(a + 4, true) === 0) return SMALL[lo];
+  return dv.getBigUint64(a, true);
 }
 
 export const jit: Engine = {
