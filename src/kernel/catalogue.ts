@@ -14,7 +14,10 @@ import {
   bpfDynptrSize, bpfDynptrSlice, bpfDynptrSliceRdwr, bpfDynptrWrite,
 } from './kfuncs/dynptr.js';
 import { bpfIterNumDestroy, bpfIterNumNew, bpfIterNumNext } from './kfuncs/iter.js';
-import { bpfXdpCopyBuf, bpfXdpPointer, skbCopyBits } from './kfuncs/internal.js';
+import {
+  bpfSkbLoadBytesInternal, bpfSkbStoreBytesInternal, bpfXdpCopyBuf, bpfXdpLoadBytesInternal, bpfXdpPointer, bpfXdpStoreBytesInternal,
+  htabMapLookupElemInternal, memcmpNative, memmoveNative, skbCopyBits,
+} from './kfuncs/internal.js';
 
 /** enum bpf_arg_type, as the kernel spells it (flags joined with ' | '). */
 export type ArgType =
@@ -103,6 +106,14 @@ export const KFUNCS: readonly KfuncDesc[] = [
   { name: 'skb_copy_bits', flags: 0, kind: 'internal', impl: skbCopyBits },
   { name: 'bpf_xdp_pointer', flags: 0, kind: 'internal', impl: bpfXdpPointer },
   { name: 'bpf_xdp_copy_buf', flags: 0, kind: 'internal', impl: bpfXdpCopyBuf },
+  { name: '__bpf_skb_load_bytes', flags: 0, kind: 'internal', impl: bpfSkbLoadBytesInternal },
+  { name: '__bpf_skb_store_bytes', flags: 0, kind: 'internal', impl: bpfSkbStoreBytesInternal },
+  { name: '__bpf_xdp_load_bytes', flags: 0, kind: 'internal', impl: bpfXdpLoadBytesInternal },
+  { name: '__bpf_xdp_store_bytes', flags: 0, kind: 'internal', impl: bpfXdpStoreBytesInternal },
+  { name: 'memmove', flags: 0, kind: 'internal', impl: memmoveNative },
+  { name: 'memcmp', flags: 0, kind: 'internal', impl: memcmpNative },
+  // the body behind bpf_map_lookup_elem() on hash maps (htab_map_gen_lookup())
+  { name: '__htab_map_lookup_elem', flags: KF_RET_NULL, kind: 'internal', impl: htabMapLookupElemInternal },
 ];
 
 export const kfuncByName = (name: string): KfuncDesc | undefined => KFUNCS.find((k) => k.name === name);
