@@ -7,11 +7,18 @@
  * external functions, so each call stays an R_BPF_64_32 relocation on
  * `call -1` that the loader turns into a kfunc call by BTF id.
  *
+ * Kernel internals too large to inline (memmove, memcmp, __bpf_skb_load_bytes,
+ * __bpf_skb_store_bytes, __bpf_xdp_load_bytes, __bpf_xdp_store_bytes) are
+ * called the same way: the BPF backend cannot expand a memmove or memcmp of
+ * variable length.
+ *
  * Rules for bodies: no calls between bodies (bpf-to-bpf calls are refused by
  * the loader): shared code goes in static always_inline functions.
  * Semantics equal kernel/bpf/helpers.c, net/core/filter.c and
- * kernel/bpf/bpf_iter.c of Linux 6.18 (for the model's dynptr types) and the
- * native implementations in src/kernel/kfuncs/{dynptr,iter}.ts.
+ * kernel/bpf/bpf_iter.c, kernel/bpf/hashtab.c of Linux 6.18 (for the model's
+ * dynptr types; the model's hash is FNV-1a, not jhash) and the native
+ * implementations in src/kernel/kfuncs/{dynptr,iter,internal}.ts and
+ * src/kernel/maps.ts (HashMap).
  */
 #include "include/model.h"
 
@@ -224,3 +231,122 @@ __bpf_kfunc void bpf_iter_num_destroy(struct bpf_iter_num *it)
 
 	s->cur = s->end = 0;
 }
+
+/* mirrors __bpf_dynptr_read() (kernel/bpf/helpers.c); helper 201 */
+__bpf_kfunc long bpf_dynptr_read(void *dst, u32 len, const struct bpf_dynptr_kern *src, u32 offset, u64 flags)
+{
+	enum bpf_dynptr_type type;
+	int err;
+
+	/* flags is currently unsupported */
+	if (!src->data || flags)
+		return -EINVAL;
+
+	err = bpf_dynptr_check_off_len(src, offset, len);
+	if (err)
+		return err;
+
+	type = bpf_dynptr_get_type(src);
+
+	switch (type) {
+	case BPF_DYNPTR_TYPE_LOCAL:
+	case BPF_DYNPTR_TYPE_RINGBUF:
+		/* Source and destination may overlap: memmove. */
+		memmove(dst, (char *)src->data + src->offset + offset, len);
+		return 0;
+	case BPF_DYNPTR_TYPE_SKB:
+		return __bpf_skb_load_bytes(src->data, src->offset + offset, dst, len);
+	case BPF_DYNPTR_TYPE_XDP:
+		return __bpf_xdp_load_bytes(src->data, src->offset + offset, dst, len);
+	default:
+		/* WARN_ONCE(true, "bpf_dynptr_read: unknown dynptr type %d\n", type) */
+		return -EFAULT;
+	}
+}
+
+/* mirrors __bpf_dynptr_write() (kernel/bpf/helpers.c); helper 202 */
+__bpf_kfunc long bpf_dynptr_write(const struct bpf_dynptr_kern *dst, u32 offset, void *src, u32 len, u64 flags)
+{
+	enum bpf_dynptr_type type;
+	int err;
+
+	if (!dst->data || __bpf_dynptr_is_rdonly(dst))
+		return -EINVAL;
+
+	err = bpf_dynptr_check_off_len(dst, offset, len);
+	if (err)
+		return err;
+
+	type = bpf_dynptr_get_type(dst);
+
+	switch (type) {
+	case BPF_DYNPTR_TYPE_LOCAL:
+	case BPF_DYNPTR_TYPE_RINGBUF:
+		if (flags)
+			return -EINVAL;
+		/* Source and destination may overlap: memmove. */
+		memmove((char *)dst->data + dst->offset + offset, src, len);
+		return 0;
+	case BPF_DYNPTR_TYPE_SKB:
+		return __bpf_skb_store_bytes(dst->data, dst->offset + offset, src, len, flags);
+	case BPF_DYNPTR_TYPE_XDP:
+		if (flags)
+			return -EINVAL;
+		return __bpf_xdp_store_bytes(dst->data, dst->offset + offset, src, len);
+	default:
+		/* WARN_ONCE(true, "bpf_dynptr_write: unknown dynptr type %d\n", type) */
+		return -EFAULT;
+	}
+}
+
+/* The model's htab_map_hash(): FNV-1a (see model_bpf.h). The loop walks a
+ * pointer, not a counter, so that in isolated verification (where key and
+ * key_size are KERNEL_VALUEs) its states repeat and are pruned. */
+__inline_body u32 htab_map_hash(const void *key, u32 key_len, u32 hashrnd)
+{
+	const u8 *k = key, *end = k + key_len;
+	u32 hash = HTAB_FNV_OFFSET ^ hashrnd;
+
+#pragma clang loop unroll(disable)
+	for (; k != end; k++) {
+		hash ^= *k;
+		hash *= HTAB_FNV_PRIME;
+	}
+	return hash;
+}
+
+/* mirrors lookup_nulls_elem_raw(); the model never moves an element to
+ * another bucket, so there is no "goto again" on a foreign nulls marker. */
+__inline_body struct htab_elem *lookup_nulls_elem_raw(struct hlist_nulls_head *head, u32 hash, void *key,
+						      u32 key_size)
+{
+	struct hlist_nulls_node *n;
+	struct htab_elem *l;
+
+	for (n = head->first; !is_a_nulls(n); n = n->next) {
+		l = (struct htab_elem *)n; /* container_of(n, struct htab_elem, hash_node) */
+		if (l->hash == hash && !memcmp(&l->key, key, key_size))
+			return l;
+	}
+	return NULL;
+}
+
+/* mirrors __htab_map_lookup_elem() (kernel/bpf/hashtab.c): called from the
+ * code htab_map_gen_lookup() emits for bpf_map_lookup_elem() on a hash map,
+ * which adds offsetof(struct htab_elem, key) + round_up(key_size, 8) to a
+ * non-NULL result to get the value. */
+__bpf_kfunc void *__htab_map_lookup_elem(struct bpf_map *map, void *key)
+{
+	struct bpf_htab *htab = (struct bpf_htab *)map; /* container_of(map, struct bpf_htab, map) */
+	struct hlist_nulls_head *head;
+	u32 hash, key_size;
+
+	key_size = map->key_size;
+
+	hash = htab_map_hash(key, key_size, htab->hashrnd);
+
+	head = select_bucket(htab, hash);
+
+	return lookup_nulls_elem_raw(head, hash, key, key_size);
+}
+

@@ -14,6 +14,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   oracle: { summary: 'oracle FILE.o [--prog NAME] [--log-level 1|2] | oracle --cases FILE.jsonl', load: async () => (await import('./cmd-oracle.js')).oracleCommand },
   'build-kfuncs': { summary: 'build-kfuncs SRC.c -o LIB.o [--pipeline emit-llvm|bpf]', load: async () => (await import('./cmd-build-kfuncs.js')).buildKfuncsCommand },
   explain: { summary: 'explain FILE.o [--prog NAME] [--policy auto|always|never]', load: async () => (await import('./cmd-explain.js')).explainCommand },
+  report: { summary: 'report [--json | --md] [--repeat N]', load: async () => (await import('./cmd-report.js')).reportCommand },
   btf: { summary: 'btf dump FILE | btf find NAME [--kind KIND] [--file FILE]', load: async () => (await import('./cmd-btf.js')).btfCommand },
 };
 
