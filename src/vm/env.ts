@@ -22,8 +22,44 @@ export interface CallContext {
   callSubprog(fnAddr: bigint, args: readonly bigint[]): bigint;
 }
 
-/** A helper or kfunc implemented natively. Arguments arrive as unsigned 64-bit bigints; returns r0 (any bigint; truncated to 64 bits). */
-export type NativeFn = (c: CallContext, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint;
+/**
+ * A helper or kfunc implemented natively. Arguments arrive as unsigned 64-bit
+ * bigints; returns r0 (any bigint; truncated to 64 bits). Engines may pass 0n
+ * for the arguments beyond those the function declares (see declaredArgs()).
+ * `fast`, when present, is the same function on numbers (FastNativeFn).
+ */
+export type NativeFn = ((c: CallContext, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint) & { fast?: FastNativeFn };
+
+/**
+ * The fast form of a native: the engines call it instead of the bigint form
+ * when every argument it declares holds a value below 2^53 (pointers, u32 and
+ * small u64 scalars), which avoids allocating BigInts on every call. Arguments
+ * are unsigned integers; the result must be an integer in (-2^53, 2^53), a
+ * negative one standing for its 64-bit two's complement (e.g. -22 for -EINVAL).
+ */
+export type FastNativeFn = (c: CallContext, r1: number, r2: number, r3: number, r4: number, r5: number) => number;
+
+/** Attaches a fast form to a native function. */
+export function withFast(fn: (c: CallContext, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint, fast: FastNativeFn): NativeFn {
+  const f = fn as NativeFn;
+  f.fast = fast;
+  return f;
+}
+
+/**
+ * How many of r1..r5 a native reads: the parameters it declares after the
+ * CallContext, or all five when it may read more than it declares (rest
+ * parameters, default values, `arguments`, bound or native functions).
+ */
+export function declaredArgs(fn: (...a: never[]) => unknown): number {
+  const n = fn.length - 1;
+  if (n >= 5) return 5;
+  const src = Function.prototype.toString.call(fn);
+  const close = src.indexOf(')');
+  const params = close < 0 ? src.slice(0, Math.max(0, src.indexOf('=>'))) : src.slice(0, close);
+  if (params.includes('...') || params.includes('=') || /\barguments\b|native code/.test(src)) return 5;
+  return Math.max(0, n);
+}
 
 export interface Env {
   /** Helper by BPF_FUNC_* id (call src=0). */

@@ -211,8 +211,9 @@ const prop = <T>(arb: fc.Arbitrary<T>, f: (x: T) => void): void => fc.assert(fc.
 describe('BPF bodies = native kfuncs (reference interpreter, fast-check)', () => {
   it('covers every body of the library', () => {
     expect(NAMES.sort()).toEqual(
-      ['bpf_dynptr_adjust', 'bpf_dynptr_from_skb', 'bpf_dynptr_from_xdp', 'bpf_dynptr_is_null', 'bpf_dynptr_is_rdonly', 'bpf_dynptr_size',
-        'bpf_dynptr_slice', 'bpf_dynptr_slice_rdwr', 'bpf_iter_num_destroy', 'bpf_iter_num_new', 'bpf_iter_num_next'],
+      ['__htab_map_lookup_elem', 'bpf_dynptr_adjust', 'bpf_dynptr_from_skb', 'bpf_dynptr_from_xdp', 'bpf_dynptr_is_null', 'bpf_dynptr_is_rdonly',
+        'bpf_dynptr_read', 'bpf_dynptr_size', 'bpf_dynptr_slice', 'bpf_dynptr_slice_rdwr', 'bpf_dynptr_write',
+        'bpf_iter_num_destroy', 'bpf_iter_num_new', 'bpf_iter_num_next'],
     );
   });
 

@@ -16,6 +16,7 @@ import { HAVE_BPFTOOL, HAVE_OBJDUMP, LIB_O, MODEL_O, TEST_O, modelBtf, readBytes
 const BODIES = [
   'bpf_dynptr_is_null', 'bpf_dynptr_is_rdonly', 'bpf_dynptr_size', 'bpf_dynptr_slice', 'bpf_dynptr_slice_rdwr',
   'bpf_dynptr_adjust', 'bpf_dynptr_from_skb', 'bpf_dynptr_from_xdp', 'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy',
+  'bpf_dynptr_read', 'bpf_dynptr_write', '__htab_map_lookup_elem',
 ];
 const TESTS = [
   'kf_test_scalar', 'kf_test_null', 'kf_test_kernel_value', 'kf_test_clobber', 'kf_test_clobber_stack',

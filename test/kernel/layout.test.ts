@@ -93,7 +93,7 @@ describe('model layout from BTF', () => {
   it('every catalogue kfunc has a FUNC with the kernel parameter names', () => {
     const s = modelLayout().structs;
     const ids = kfuncIds(s);
-    expect(ids.size).toBe(14);
+    expect(ids.size).toBe(21);
     const p = s.btf.funcProto(ids.get('bpf_dynptr_slice')!).params.map((x) => x.name);
     expect(p).toEqual(['p', 'offset', 'buffer__opt', 'buffer__szk']);
     expect(s.btf.funcProto(ids.get('bpf_dynptr_from_skb')!).params[2].name).toBe('ptr__uninit');

@@ -15,6 +15,8 @@ import {
   type LoadOptions,
   type LoadedProgram,
   type NativeFn,
+  type FastNativeFn,
+  declaredArgs,
 } from '../env.js';
 import { wasmApi, type WasmModule } from '../wasm-api.js';
 import { appendBodies, whereIs, type BpfKfuncMap, type WithBodies } from '../bodies.js';
@@ -70,28 +72,14 @@ const FAULTS: Record<number, string> = {
 interface Site {
   readonly site: NativeSite;
   fn: NativeFn | undefined;
-  /** Register arguments the function declares (fn.length - 1, at most 5). */
+  fast: FastNativeFn | undefined;
+  /** Register arguments the function (its fast form, if any) declares, at most 5. */
   argc: number;
 }
 
 /** BigInts of small register values, so that common arguments (offsets, sizes, NULL) allocate nothing. */
 const SMALL_LIMIT = 4096;
 const SMALL: bigint[] = Array.from({ length: SMALL_LIMIT }, (_, i) => BigInt(i));
-
-/**
- * How many of r1..r5 a native reads: the parameters it declares after the
- * CallContext, or all five when it may read more than it declares (rest
- * parameters, default values, `arguments`).
- */
-function declaredArgs(fn: NativeFn): number {
-  const n = fn.length - 1;
-  if (n >= 5) return 5;
-  const src = Function.prototype.toString.call(fn);
-  const close = src.indexOf(')');
-  const params = close < 0 ? src.slice(0, Math.max(0, src.indexOf('=>'))) : src.slice(0, close);
-  if (params.includes('...') || params.includes('=') || /\barguments\b|native code/.test(src)) return 5;
-  return Math.max(0, n);
-}
 
 class JitExecutable implements Executable {
   readonly stack: Region;
@@ -146,7 +134,7 @@ class JitExecutable implements Executable {
     this.entry = inst.exports.entry as () => void;
     for (const s of info.subprogs) this.fns.set(s, inst.exports[`f${s}`] as (...a: bigint[]) => bigint);
     this.sites = new Array<Site | undefined>(linked.insns.length).fill(undefined);
-    for (const [pc, site] of info.natives) this.sites[pc] = { site, fn: undefined, argc: 5 };
+    for (const [pc, site] of info.natives) this.sites[pc] = { site, fn: undefined, fast: undefined, argc: 5 };
     this.ctx = { mem, pc: 0, callSubprog: (f, a) => this.callSubprog(f, a) };
   }
 
@@ -166,7 +154,8 @@ class JitExecutable implements Executable {
       );
     }
     s.fn = fn;
-    s.argc = declaredArgs(fn);
+    s.fast = typeof fn.fast === 'function' ? fn.fast : undefined;
+    s.argc = declaredArgs(s.fast ?? fn);
     return fn;
   }
 
@@ -182,6 +171,17 @@ class JitExecutable implements Executable {
     const fn = s.fn;
     if (fn !== undefined) {
       const n = s.argc;
+      const fast = s.fast;
+      if (fast !== undefined && fits53(dv, n)) {
+        const B = CALL_SCRATCH + SCR_R1;
+        const r = fast(this.ctx, n > 0 ? num(dv, B) : 0, n > 1 ? num(dv, B + 8) : 0, n > 2 ? num(dv, B + 16) : 0, n > 3 ? num(dv, B + 24) : 0, n > 4 ? num(dv, B + 32) : 0);
+        if (!Number.isSafeInteger(r)) throw new VmFault(pc, 0n, `native function returned ${String(r)}, not a safe integer`);
+        this.curFp = prevFp;
+        const d = this.mem.dv;
+        d.setUint32(CALL_SCRATCH + SCR_R0, r >>> 0, true);
+        d.setInt32(CALL_SCRATCH + SCR_R0 + 4, Math.floor(r / TWO32) | 0, true);
+        return;
+      }
       v = fn(this.ctx, n > 0 ? arg(dv, 0) : 0n, n > 1 ? arg(dv, 8) : 0n, n > 2 ? arg(dv, 16) : 0n, n > 3 ? arg(dv, 24) : 0n, n > 4 ? arg(dv, 32) : 0n);
     } else if (s.site.kind === 'packet') {
       const site = s.site;
@@ -241,6 +241,19 @@ class JitExecutable implements Executable {
     }
     return this.mem.dv.getBigUint64(CALL_SCRATCH + SCR_R0, true);
   }
+}
+
+const TWO32 = 4294967296;
+
+/** Do the first n register arguments in the scratch area hold values below 2^53? */
+function fits53(dv: DataView, n: number): boolean {
+  for (let i = 0; i < n; i++) if (dv.getUint32(CALL_SCRATCH + SCR_R1 + 8 * i + 4, true) >= 0x20_0000) return false;
+  return true;
+}
+
+/** A register in the scratch area (known to be below 2^53) as a number. */
+function num(dv: DataView, a: number): number {
+  return dv.getUint32(a + 4, true) * TWO32 + dv.getUint32(a, true);
 }
 
 /** Register argument at scratch offset `o` (from SCR_R1) as an unsigned 64-bit bigint; small values come from a table. */
