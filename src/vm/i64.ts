@@ -82,10 +82,28 @@ export function arsh64(R: Int32Array, d: number, n: number): void {
   }
 }
 
-export const toU64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+const SMALL_LIMIT = 4096;
+const SMALL: bigint[] = Array.from({ length: SMALL_LIMIT }, (_, i) => BigInt(i));
+
+/** The unsigned 64-bit value of the halves lo, hi; small values (offsets, sizes, NULL) come from a table and allocate nothing. */
+export const toU64 = (lo: number, hi: number): bigint => {
+  if (hi === 0) {
+    const u = lo >>> 0;
+    return u < SMALL_LIMIT ? SMALL[u] : BigInt(u);
+  }
+  if (hi >>> 0 < 0x20_0000) return BigInt((hi >>> 0) * 4294967296 + (lo >>> 0));
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+};
 const toS64 = (lo: number, hi: number): bigint => (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
 
 export function setBig(R: Int32Array, d: number, v: bigint): void {
+  // values of magnitude below 2^53 convert exactly through a number
+  if (v > -9007199254740992n && v < 9007199254740992n) {
+    const x = Number(v);
+    R[d] = x | 0;
+    R[d + 1] = Math.floor(x / 4294967296) | 0;
+    return;
+  }
   R[d] = Number(BigInt.asIntN(32, v));
   R[d + 1] = Number(BigInt.asIntN(32, v >> 32n));
 }

@@ -28,6 +28,8 @@ import {
   type LoadOptions,
   type LoadedProgram,
   type NativeFn,
+  type FastNativeFn,
+  declaredArgs,
 } from './env.js';
 import {
   add64,
@@ -140,6 +142,10 @@ class InterpExecutable implements Executable {
   private readonly n: number;
   private readonly stackEnd: number;
   private readonly helpers = new Map<number, NativeFn | undefined>();
+  /** Per call slot: the resolved native, its fast form and how many arguments it reads. */
+  private readonly siteFn: (NativeFn | undefined)[];
+  private readonly siteFast: (FastNativeFn | undefined)[];
+  private readonly siteArgc: Int8Array;
   private readonly kfuncs = new Map<string, NativeFn | undefined>();
   private readonly maxBackEdges: number;
   private depth = 0;
@@ -166,6 +172,9 @@ class InterpExecutable implements Executable {
     this.P = d.P;
     this.R = d.K;
     this.n = this.linked.insns.length;
+    this.siteFn = new Array<NativeFn | undefined>(this.n).fill(undefined);
+    this.siteFast = new Array<FastNativeFn | undefined>(this.n).fill(undefined);
+    this.siteArgc = new Int8Array(this.n);
     this.maxBackEdges = opts.maxBackEdges ?? DEFAULT_MAX_BACK_EDGES;
     const frames = MAX_CALL_FRAMES + (this.linked.bodies.length ? 1 : 0);
     this.stack = mem.map(opts.stackSize ?? frames * STACK_FRAME_SIZE, 'stack', `stack of ${prog.name ?? 'program'}`, {
@@ -224,12 +233,27 @@ class InterpExecutable implements Executable {
   }
 
   private callNative(pc: number, src: number, imm: number, off: number): void {
-    const fn = this.native(pc, src, imm, off);
+    let fn = this.siteFn[pc];
+    if (fn === undefined) {
+      fn = this.native(pc, src, imm, off);
+      this.siteFn[pc] = fn;
+      this.siteFast[pc] = typeof fn.fast === 'function' ? fn.fast : undefined;
+      this.siteArgc[pc] = declaredArgs(fn.fast ?? fn);
+    }
     const R = this.R;
+    const n = this.siteArgc[pc];
     this.ctx.pc = pc;
-    const v = fn(this.ctx, toU64(R[2], R[3]), toU64(R[4], R[5]), toU64(R[6], R[7]), toU64(R[8], R[9]), toU64(R[10], R[11]));
-    if (typeof v !== 'bigint') throw this.fault(pc, `native function returned ${typeof v}, not a bigint`);
-    setBig(R, 0, v);
+    const fast = this.siteFast[pc];
+    if (fast !== undefined && (n < 1 || R[3] >>> 0 < 0x20_0000) && (n < 2 || R[5] >>> 0 < 0x20_0000) && (n < 3 || R[7] >>> 0 < 0x20_0000) && (n < 4 || R[9] >>> 0 < 0x20_0000) && (n < 5 || R[11] >>> 0 < 0x20_0000)) {
+      const v = fast(this.ctx, n > 0 ? R[3] * TWO32 + (R[2] >>> 0) : 0, n > 1 ? R[5] * TWO32 + (R[4] >>> 0) : 0, n > 2 ? R[7] * TWO32 + (R[6] >>> 0) : 0, n > 3 ? R[9] * TWO32 + (R[8] >>> 0) : 0, n > 4 ? R[11] * TWO32 + (R[10] >>> 0) : 0);
+      if (!Number.isSafeInteger(v)) throw this.fault(pc, `native function returned ${String(v)}, not a safe integer`);
+      R[0] = v | 0;
+      R[1] = Math.floor(v / TWO32) | 0;
+    } else {
+      const v = fn(this.ctx, n > 0 ? toU64(R[2], R[3]) : 0n, n > 1 ? toU64(R[4], R[5]) : 0n, n > 2 ? toU64(R[6], R[7]) : 0n, n > 3 ? toU64(R[8], R[9]) : 0n, n > 4 ? toU64(R[10], R[11]) : 0n);
+      if (typeof v !== 'bigint') throw this.fault(pc, `native function returned ${typeof v}, not a bigint`);
+      setBig(R, 0, v);
+    }
     this.cb = 1;
     this.ce = 0;
   }

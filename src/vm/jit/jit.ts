@@ -19,6 +19,7 @@ import {
   declaredArgs,
 } from '../env.js';
 import { wasmApi, type WasmModule } from '../wasm-api.js';
+import { toU64 } from '../i64.js';
 import { appendBodies, whereIs, type BpfKfuncMap, type WithBodies } from '../bodies.js';
 import { FaultCode, SCR_FP, SCR_R0, SCR_R1, SCR_R6, SCR_SRC, compileToWasm, type CompiledWasm, type NativeSite } from './compile.js';
 
@@ -77,9 +78,6 @@ interface Site {
   argc: number;
 }
 
-/** BigInts of small register values, so that common arguments (offsets, sizes, NULL) allocate nothing. */
-const SMALL_LIMIT = 4096;
-const SMALL: bigint[] = Array.from({ length: SMALL_LIMIT }, (_, i) => BigInt(i));
 
 class JitExecutable implements Executable {
   readonly stack: Region;
@@ -259,9 +257,7 @@ function num(dv: DataView, a: number): number {
 /** Register argument at scratch offset `o` (from SCR_R1) as an unsigned 64-bit bigint; small values come from a table. */
 function arg(dv: DataView, o: number): bigint {
   const a = CALL_SCRATCH + SCR_R1 + o;
-  const lo = dv.getUint32(a, true);
-  if (lo < SMALL_LIMIT && dv.getUint32(a + 4, true) === 0) return SMALL[lo];
-  return dv.getBigUint64(a, true);
+  return toU64(dv.getUint32(a, true), dv.getUint32(a + 4, true));
 }
 
 export const jit: Engine = {
