@@ -9,6 +9,7 @@ const parts: Part[] = [
   { name: 'vm', load: async () => (await import('./vm.js')).runVmBench },
   { name: 'verifier', load: async () => (await import('./verifier.js')).runVerifierBench },
   { name: 'kernel', load: async () => (await import('./kernel.js')).runKernelBench },
+  { name: 'dynptr-slice', load: async () => (await import('./dynptr-slice.js')).runDynptrSliceBenchLines },
 ];
 
 async function main(): Promise<void> {

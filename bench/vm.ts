@@ -3,7 +3,7 @@
 import { pathToFileURL } from 'node:url';
 import { insn, type Insn } from '../src/isa/insn.js';
 import { AddressSpace } from '../src/vm/memory.js';
-import { emptyEnv, type Engine, type Env } from '../src/vm/env.js';
+import { emptyEnv, withFast, type Engine, type Env, type NativeFn } from '../src/vm/env.js';
 import { interpreter } from '../src/vm/interp.js';
 import { jit } from '../src/vm/jit/jit.js';
 
@@ -41,14 +41,14 @@ export function sumProgram(words: number, reps: number): { insns: Insn[]; perIte
   return { insns, perIter: 5, fixed: 0 };
 }
 
-/** n calls of helper 1 (r0 = r1 + r2) with small arguments: 6 instructions and one native call per iteration. */
-export function callsProgram(n: number): { insns: Insn[]; perIter: number; fixed: number } {
+/** n calls of `helper` (r0 = r1 + r2) with small arguments: 6 instructions and one native call per iteration. */
+export function callsProgram(n: number, helper = 1): { insns: Insn[]; perIter: number; fixed: number } {
   const insns = [
     insn(0xb7, 6, 0, 0, n), // r6 = n
     insn(0xb7, 7, 0, 0, 0), // r7 = 0
     insn(0xbf, 1, 6, 0, 0), // loop: r1 = r6
     insn(0xb7, 2, 0, 0, 3), // r2 = 3
-    insn(0x85, 0, 0, 0, 1), // call 1
+    insn(0x85, 0, 0, 0, helper), // call helper
     insn(0x0f, 7, 0, 0, 0), // r7 += r0
     insn(0x07, 6, 0, 0, -1), // r6 -= 1
     insn(0x55, 6, 0, -6, 0), // if r6 != 0 goto loop
@@ -58,8 +58,10 @@ export function callsProgram(n: number): { insns: Insn[]; perIter: number; fixed
   return { insns, perIter: 6, fixed: 4 };
 }
 
-/** An Env whose helper 1 returns r1 + r2 (the cost of the call path itself). */
-export const callEnv: Env = { ...emptyEnv, helper: (id) => (id === 1 ? (_c, a, b) => a + b : undefined) };
+/** An Env whose helpers 1 and 2 return r1 + r2 (the cost of the call path itself); helper 2 has a fast (number) form. */
+const add: NativeFn = (_c, a, b) => a + b;
+const addFast = withFast((_c, a, b) => a + b, (_c, a, b) => a + b);
+export const callEnv: Env = { ...emptyEnv, helper: (id) => (id === 1 ? add : id === 2 ? addFast : undefined) };
 
 function time(engine: Engine, insns: Insn[], r1: (m: AddressSpace) => bigint, runs: number, env: Env = emptyEnv): { ns: number; r0: bigint } {
   const mem = new AddressSpace();
@@ -125,9 +127,11 @@ export async function runVmBench(): Promise<string[]> {
     out.push(`vm sum-loads  ${name.padEnd(6)} ${(t.ns / total).toFixed(3)} ns/insn (${words}x${reps} loads, ${(t.ns / 1e6).toFixed(1)} ms)`);
   }
   for (const [name, engine, n] of [['interp', interpreter, 200_000], ['jit', jit, 1_000_000]] as [string, Engine, number][]) {
-    const p = callsProgram(n);
-    const t = time(engine, p.insns, () => 0n, 5, callEnv);
-    out.push(`vm native-call ${name.padEnd(6)} ${(t.ns / n).toFixed(1)} ns per helper call and loop iteration (${n} calls, ${(t.ns / 1e6).toFixed(1)} ms)`);
+    for (const [form, helper] of [['bigint', 1], ['fast', 2]] as [string, number][]) {
+      const p = callsProgram(n, helper);
+      const t = time(engine, p.insns, () => 0n, 5, callEnv);
+      out.push(`vm native-call ${name.padEnd(6)} ${(t.ns / n).toFixed(1)} ns per call and loop iteration, ${form} form (${n} calls, ${(t.ns / 1e6).toFixed(1)} ms)`);
+    }
   }
   return out;
 }

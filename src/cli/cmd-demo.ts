@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pc from 'picocolors';
 import { inlineProgram, type InlineResult } from '../inline/pipeline.js';
+import { formatDynptrSliceBench, runDynptrSliceBench } from '../../bench/dynptr-slice.js';
 import { verify } from '../verifier/verify.js';
-import { testRun } from '../vm/testrun.js';
 import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
 import { loadLibrary, xlatedText } from './cmd-inline.js';
@@ -20,20 +20,9 @@ import { formatTable } from './stats-table.js';
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_DEMO = join(here, '..', '..', '..', 'examples', 'build', 'dynptr_slice.bpf.o');
 
-function timeRun(linkedMaps: Parameters<typeof kernelFor>[0], insns: Parameters<typeof testRun>[0], progType: number, engine: 'interp' | 'jit', repeat: number, ctxPcs?: ReadonlySet<number>) {
-  const data = new Uint8Array(1000);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
-  const kernel = kernelFor(linkedMaps);
-  // warm up, then measure
-  const c = ctxPcs ? { ctxPcs } : {};
-  testRun(insns, { progType, data, kernel, engine, repeat: Math.max(1, repeat >> 4), ...c });
-  return testRun(insns, { progType, data, kernel, engine, repeat, ...c });
-}
-
 export async function demoCommand(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(argv, { values: ['prog', 'repeat', 'engine'] });
+  const args = parseArgs(argv, { values: ['prog', 'repeat', 'rounds'] });
   const path = args.positional[0] ?? DEFAULT_DEMO;
-  const engine = (args.get('engine') ?? 'jit') as 'interp' | 'jit';
   const { programs } = loadPrograms(path, args.get('prog'));
   const { prog, linked } = programs[0];
   const h = (s: string): void => io.out('\n' + pc.bold(pc.cyan(s)));
@@ -101,23 +90,9 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
       io.out('   ' + (inside ? pc.yellow(lines[i]) : pc.dim(lines[i])));
     }
   }
-  h(`5. run it: 1000-byte packet, ${engine === 'jit' ? 'WebAssembly JIT' : 'interpreter'}`);
-  const repeat = args.int('repeat', engine === 'jit' ? 20000 : 500);
-  const calls = Math.max(1, linked.kfuncCalls.filter((c) => c.name === 'bpf_dynptr_slice').length);
-  const runs: [string, typeof linked.insns, ReadonlySet<number> | undefined][] = [
-    ['not inlined (native kfuncs)', linked.insns, undefined],
-    ['inlined', noDce.insns, noDce.ctxPcs],
-    ['inlined + dead code removed', dce.insns, dce.ctxPcs],
-  ];
-  const results = runs.map(([name, insns, ctx]) => ({ name, r: timeRun(linked, insns, linked.progType, engine, repeat, ctx) }));
-  const base = results[0].r.durationNs;
-  for (const { name, r } of results) {
-    const mcalls = (calls * 1e3) / r.durationNs;
-    io.out(
-      `   ${name.padEnd(30)} ${r.durationNs.toFixed(1).padStart(8)} ns/run  ${mcalls.toFixed(1).padStart(7)} M calls/s  ${(base / r.durationNs).toFixed(2)}x  (r0 = ${r.retval})`,
-    );
-  }
-  const same = results.every((x) => x.r.retval === results[0].r.retval);
-  io.out(`   same return value in all three: ${same ? pc.green('yes') : pc.red('NO')}`);
+  h('5. run it: the three variants interleaved in the JIT, and the running kernel where bpf() works');
+  const b = await runDynptrSliceBench({ object: path, prog: prog.name, repeat: args.int('rounds', 7), runs: args.int('repeat', 2000), native: false });
+  for (const l of formatDynptrSliceBench(b)) io.out('   ' + l);
+  const same = b.consistent;
   return same ? 0 : 1;
 }

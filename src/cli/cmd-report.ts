@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inlineProgram, type InlineMode } from '../inline/pipeline.js';
+import { bodiesById, inlineProgram, type InlineMode } from '../inline/pipeline.js';
 import { verify } from '../verifier/verify.js';
 import { testRun } from '../vm/testrun.js';
 import { KfError } from '../util/errors.js';
@@ -73,6 +73,7 @@ function packet(len: number): Uint8Array {
 
 export function runReport(opts: { repeat: number; entries?: readonly SuiteEntry[]; modes?: readonly ReportMode[] }): ReportRow[] {
   const lib = loadLibrary(undefined);
+  const bodies = bodiesById(lib);
   const rows: ReportRow[] = [];
   for (const e of opts.entries ?? SUITE) {
     const path = join(EXAMPLES, e.file);
@@ -90,9 +91,11 @@ export function runReport(opts: { repeat: number; entries?: readonly SuiteEntry[
       ...(e.linear !== undefined && { nonLinear: { linearLen: e.linear } }),
       ...(e.frags && { frags: e.frags }),
     };
+    // Calls left in place run the kfunc's BPF body as its own function (the
+    // honest baseline: the kernel calls native code).
     const time = (insns: typeof linked.insns, ctxPcs?: ReadonlySet<number>): { ns: number; retval: number } => {
       const kernel = kernelFor(linked);
-      const o = { progType: linked.progType, data, kernel, engine: 'jit' as const, ...runOpts, ...(ctxPcs && { ctxPcs }) };
+      const o = { progType: linked.progType, data, kernel, engine: 'jit' as const, bpfKfuncs: bodies, ...runOpts, ...(ctxPcs && { ctxPcs }) };
       testRun(insns, { ...o, repeat: Math.max(1, opts.repeat >> 3) });
       const r = testRun(insns, { ...o, repeat: opts.repeat });
       return { ns: r.durationNs, retval: r.retval };

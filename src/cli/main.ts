@@ -9,12 +9,13 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   verify: { summary: 'verify FILE.o [--prog NAME] [--log-level 0|1|2] | verify --cases FILE.jsonl', load: async () => (await import('./cmd-verify.js')).verifyCommand },
   stats: { summary: 'stats FILE.o... [-o table|csv] [-C A.csv B.csv]', load: async () => (await import('./cmd-stats.js')).statsCommand },
   inline: { summary: 'inline FILE.o [--prog NAME] [--kfuncs LIB.o] [--mode isolated] [--no-dce] [--dump xlated|llvm] [-o OUT.o]', load: async () => (await import('./cmd-inline.js')).inlineCommand },
-  demo: { summary: 'demo [FILE.o] [--prog NAME] [--engine interp|jit] [--repeat N]', load: async () => (await import('./cmd-demo.js')).demoCommand },
+  demo: { summary: 'demo [FILE.o] [--prog NAME] [--rounds N] [--repeat N]', load: async () => (await import('./cmd-demo.js')).demoCommand },
   run: { summary: 'run FILE.o [--prog NAME] [--data FILE | --data-hex HEX | --data-size N] [--repeat N] [--engine interp|jit] | run --cases FILE.jsonl', load: async () => (await import('./cmd-run.js')).runCommand },
   oracle: { summary: 'oracle FILE.o [--prog NAME] [--log-level 1|2] | oracle --cases FILE.jsonl', load: async () => (await import('./cmd-oracle.js')).oracleCommand },
   'build-kfuncs': { summary: 'build-kfuncs SRC.c -o LIB.o [--pipeline emit-llvm|bpf]', load: async () => (await import('./cmd-build-kfuncs.js')).buildKfuncsCommand },
   explain: { summary: 'explain FILE.o [--prog NAME] [--policy auto|always|never]', load: async () => (await import('./cmd-explain.js')).explainCommand },
   report: { summary: 'report [--json | --md] [--repeat N]', load: async () => (await import('./cmd-report.js')).reportCommand },
+  bench: { summary: 'bench dynptr-slice [FILE.o] [--repeat N] [--runs N] [--no-kernel]', load: async () => (await import('./cmd-bench.js')).benchCommand },
   btf: { summary: 'btf dump FILE | btf find NAME [--kind KIND] [--file FILE]', load: async () => (await import('./cmd-btf.js')).btfCommand },
 };
 

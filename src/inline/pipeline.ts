@@ -16,7 +16,8 @@ import type { KfuncBody, KfuncLibrary } from './library.js';
 import type { SiteCandidate } from './profit.js';
 import { rewriteInstances, type SiteReport } from './rewrite.js';
 
-export type InlineMode = 'isolated';
+/** 'isolated' (the RFC): a fake frame per instance; 'non-isolated': each body verified in its caller's state. */
+export type InlineMode = 'isolated' | 'non-isolated';
 
 export interface InlineOptions {
   readonly mode?: InlineMode;
@@ -73,12 +74,12 @@ export function bodiesById(lib: KfuncLibrary): Map<number, KfuncBody> {
 
 export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: InlineOptions = {}): InlineResult {
   const mode = opts.mode ?? 'isolated';
-  if (mode !== 'isolated') throw new KfError(`inline mode "${String(mode)}" is not implemented`);
+  if (mode !== 'isolated' && mode !== 'non-isolated') throw new KfError(`inline mode "${String(mode)}" is not implemented`);
   const byId = bodiesById(lib);
   const w = makeInstances(prog.insns, (x) => (x.off === 0 ? byId.get(x.imm) : undefined));
   const verifyOpts = {
     logLevel: opts.logLevel ?? 0,
-    instances: { progLen: w.progLen, list: w.instances },
+    instances: { progLen: w.progLen, list: w.instances, mode },
   };
   const verified = verify({ ...prog, insns: w.insns }, verifyOpts as Parameters<typeof verify>[1]);
   if (!verified.accepted) {
@@ -101,7 +102,7 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
   // their end, as the call they replace did.
   const inlined = r.sites
     .filter((s) => s.inlined)
-    .map((s) => ({ start: r.map[s.site], end: r.map[s.site] + s.replacedBy, kfunc: s.kfunc, btfId: prog.insns[s.site].imm }));
+    .map((s) => ({ start: r.map[s.site], end: r.map[s.site] + s.replacedBy, kfunc: s.kfunc, btfId: prog.insns[s.site].imm, stackBase: callerDepth(s.site) }));
   const reverifyOpts = { logLevel: opts.logLevel ?? 0, inlined };
   const reverified = verify({ ...prog, insns: r.insns }, reverifyOpts as Parameters<typeof verify>[1]);
   const ctxPcs = new Set<number>();

@@ -8,11 +8,16 @@ import { Access, checkMemAccess } from './check/mem.js';
 import { checkRegArg, markNotInit, Op } from './check/regs.js';
 import { disasmKernel } from '../isa/disasm-kernel.js';
 import type { Checkpoint, Env } from './env.js';
+import { Reject } from './env.js';
 import { markAllScalarsImprecise, propagatePrecision, pushInsnHistory } from './precision.js';
 import { copyState, type VerifierState } from './state/frame.js';
 import { regTypeStr } from './state/reg.js';
 import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_COMPLEXITY_LIMIT_JMP_SEQ, RegType } from './state/types.js';
 import { statesEqual } from './prune.js';
+import { stackLiveness } from './state/liveness.js';
+import { niEnter, niExit, niPrepare, niPush } from './inlined/index.js';
+import { checkRegionCall, enterRegion, inRegion, regionInsn, regionInsnText, regionMemAccess, regionPathDone, regionSkipsPrune, regionStartingHere } from './inlined/index.js';
+import { iterActiveDepthsDiffer } from './kfunc/iter.js';
 import { checkDynptrHelper, checkKfuncCall, isDynptrHelper, iterLoopCheck, kfuncEnv } from './kfunc/index.js';
 
 interface StackElem {
@@ -56,6 +61,7 @@ function isStateVisited(env: Env, idx: number): boolean {
   let addNew = force;
   if (env.jmpsProcessed - env.prevJmpsProcessed >= 2 && env.insnProcessed - env.prevInsnProcessed >= 8) addNew = true;
   const head = env.explored[bucket(env, idx)];
+  stackLiveness(env).cleanLiveStates(idx, head.map((sl) => sl.state));
   let statesCnt = 0;
   for (let k = 0; k < head.length; k++) {
     const sl = head[k];
@@ -64,6 +70,7 @@ function isStateVisited(env: Env, idx: number): boolean {
     if (sl.state.branches > 0) {
       const iterLoop = iterLoopCheck(env, idx, sl.state, cur);
       if (iterLoop === 1) {
+        stackLiveness(env).incomplete = true;
         sl.hit++;
         return true;
       }
@@ -72,15 +79,19 @@ function isStateVisited(env: Env, idx: number): boolean {
         iterLoop < 0 &&
         ((env.insns[idx].code === 0xe5 && sl.state.mayGotoDepth !== cur.mayGotoDepth) || env.aux[idx].callsCallback) &&
         statesEqual(env, sl.state, cur, 'range_within');
-      if (loopHit) return pruneHit(env, idx, sl, cur);
+      if (loopHit) {
+        stackLiveness(env).incomplete = true;
+        return pruneHit(env, idx, sl, cur);
+      }
       if (iterLoop < 0 && !env.aux[idx].callsCallback && sl.state.mayGotoDepth === cur.mayGotoDepth &&
-        sl.state.callbackUnrollDepth === cur.callbackUnrollDepth && statesEqual(env, sl.state, cur, true)) {
+        sl.state.callbackUnrollDepth === cur.callbackUnrollDepth && !iterActiveDepthsDiffer(sl.state, cur) && statesEqual(env, sl.state, cur, true)) {
         env.verbose(`infinite loop detected at insn ${idx}\n`);
         env.verbose('cur state:');
         env.printState(cur, cur.curframe, true);
         env.verbose('old state:');
         env.printState(sl.state, cur.curframe, true);
-        env.reject(`infinite loop detected at insn ${idx}`);
+        // the kernel returns -EINVAL here: the message above is the last line of the log
+        throw new Reject(`infinite loop detected at insn ${idx}`);
       }
       if (!force && env.jmpsProcessed - env.prevJmpsProcessed < 20 && env.insnProcessed - env.prevInsnProcessed < 100) addNew = false;
     } else if (statesEqual(env, sl.state, cur, 'not_exact')) {
@@ -115,6 +126,7 @@ function isStateVisited(env: Env, idx: number): boolean {
 export function doCheck(env: Env): void {
   const insns = env.insns;
   const stack: StackElem[] = [];
+  const live = stackLiveness(env);
   const popLog = env.log.level !== 0 && !(env.log.level & 2);
   let doPrintState = false;
   let prevInsnIdx = -1;
@@ -133,6 +145,7 @@ export function doCheck(env: Env): void {
     const e = stack.pop();
     if (!e) return false;
     env.cur = e.st;
+    stackLiveness(env).update();
     if (popLog) env.log.reset(e.logPos);
     env.insnIdx = e.insnIdx;
     prevInsnIdx = e.prevInsnIdx;
@@ -142,8 +155,12 @@ export function doCheck(env: Env): void {
 
   for (;;) {
     env.prevInsnIdx = prevInsnIdx;
+    if (regionPathDone(env)) {
+      if (!exitPath()) break;
+      continue;
+    }
     if (env.insnIdx < 0 || env.insnIdx >= insns.length) env.reject(`invalid insn idx ${env.insnIdx} insn_cnt ${insns.length}`);
-    const insn = insns[env.insnIdx];
+    const insn = regionInsn(env, insns);
     const cls = insn.code & 7;
     if (++env.insnProcessed > BPF_COMPLEXITY_LIMIT_INSNS)
       env.reject(`BPF program is too large. Processed ${env.insnProcessed} insn`);
@@ -152,7 +169,7 @@ export function doCheck(env: Env): void {
     env.cur.lastInsnIdx = env.prevInsnIdx;
     env.cur.insnIdx = env.insnIdx;
 
-    if (env.aux[env.insnIdx].prunePoint) {
+    if (env.aux[env.insnIdx].prunePoint && !regionSkipsPrune(env)) {
       if (isStateVisited(env, env.insnIdx)) {
         if (env.log.level) {
           if (doPrintState) env.verbose(`\nfrom ${env.prevInsnIdx} to ${env.insnIdx}: safe\n`);
@@ -163,6 +180,12 @@ export function doCheck(env: Env): void {
       }
     }
     if (env.aux[env.insnIdx].jmpPoint) pushInsnHistory(env, env.cur, 0, null);
+    const region = regionStartingHere(env);
+    if (region) {
+      // an inlined region (re-verification): the call it stands for, then its end
+      env.insnIdx = enterRegion(env, region, push);
+      continue;
+    }
     if (env.log.level & 2 && doPrintState) {
       env.verbose(`\nfrom ${env.prevInsnIdx} to ${env.insnIdx}:`);
       env.printState(env.cur, env.cur.curframe, true);
@@ -171,12 +194,13 @@ export function doCheck(env: Env): void {
     if (env.log.level) {
       if (env.scratch.any()) env.printInsnState(env.cur);
       env.prevLogPos = env.log.pos;
-      env.verbose(`${env.insnIdx}: ${disasmKernel(insns, env.insnIdx)}\n`);
+      env.verbose(`${env.insnIdx}: ${regionInsnText(env) ?? disasmKernel(insns, env.insnIdx)}\n`);
       env.prevInsnPrintPos = env.log.pos - env.prevLogPos;
       env.prevLogPos = env.log.pos;
     }
     env.reached[env.insnIdx] = 1;
     env.aux[env.insnIdx].seen = true;
+    live.beginInsn();
 
     if (cls === 4 || cls === 7) {
       checkAlu(env, insn);
@@ -184,7 +208,7 @@ export function doCheck(env: Env): void {
       checkRegArg(env, insn.src, Op.SRC);
       checkRegArg(env, insn.dst, Op.DST_NO_MARK);
       const t = env.regs[insn.src].type;
-      checkMemAccess(env, insn.src, insn.off, sizeOf(insn), Access.READ, insn.dst, false, (insn.code & 0xe0) === 0x80);
+      regionMemAccess(env, insn.src, insn.off, sizeOf(insn), Access.READ, insn.dst, false, (insn.code & 0xe0) === 0x80);
       saveAuxPtrType(env, t);
     } else if (cls === 3) {
       if ((insn.code & 0xe0) === 0xc0) {
@@ -194,14 +218,14 @@ export function doCheck(env: Env): void {
         checkRegArg(env, insn.src, Op.SRC);
         checkRegArg(env, insn.dst, Op.SRC);
         const t = env.regs[insn.dst].type;
-        checkMemAccess(env, insn.dst, insn.off, sizeOf(insn), Access.WRITE, insn.src, false, false);
+        regionMemAccess(env, insn.dst, insn.off, sizeOf(insn), Access.WRITE, insn.src, false, false);
         saveAuxPtrType(env, t);
       }
     } else if (cls === 2) {
       if ((insn.code & 0xe0) !== 0x60 || insn.src !== 0) env.reject('BPF_ST uses reserved fields');
       checkRegArg(env, insn.dst, Op.SRC);
       const t = env.regs[insn.dst].type;
-      checkMemAccess(env, insn.dst, insn.off, sizeOf(insn), Access.WRITE, -1, false, false);
+      regionMemAccess(env, insn.dst, insn.off, sizeOf(insn), Access.WRITE, -1, false, false);
       saveAuxPtrType(env, t);
     } else if (cls === 5 || cls === 6) {
       const op = insn.code & 0xf0;
@@ -209,11 +233,22 @@ export function doCheck(env: Env): void {
       if (op === 0x80) {
         if ((insn.code & 8) || (insn.src !== 2 && insn.off !== 0) || (insn.src !== 0 && insn.src !== 1 && insn.src !== 2) || insn.dst !== 0 || cls === 6)
           env.reject('BPF_CALL uses reserved fields');
+        if (insn.src !== 1) markCallArgsRead(env);
         if (insn.src === 1) {
           env.insnIdx = checkFuncCall(env, insn);
           continue;
         } else if (insn.src === 2) {
-          checkKfuncCall(env, insn, push);
+          if (inRegion(env)) checkRegionCall(env, insn);
+          else {
+            // non-isolated instances: the call's checks, then the caller's path enters the body
+            const ni = niPrepare(env, insn);
+            checkKfuncCall(env, insn, ni ? niPush(ni, push) : push);
+            if (ni) {
+              env.insnIdx = niEnter(env, ni);
+              doPrintState = true;
+              continue;
+            }
+          }
         } else {
           if (isDynptrHelper(insn)) checkDynptrHelper(env, insn);
           else checkHelperCall(env, insn, push);
@@ -228,12 +263,19 @@ export function doCheck(env: Env): void {
         if ((insn.code & 8) || insn.imm !== 0 || insn.src !== 0 || insn.dst !== 0 || cls === 6) env.reject('BPF_EXIT uses reserved fields');
         if (env.cur.curframe === 0 && env.cur.refs.length)
           env.reject(`Unreleased reference id=${env.cur.refs[0].id} alloc_insn=${env.cur.refs[0].insnIdx}`, 'BPF_EXIT instruction in main prog would lead to reference leak');
+        const niRet = niExit(env);
+        if (niRet >= 0) {
+          env.insnIdx = niRet;
+          doPrintState = true;
+          continue;
+        }
         if (kfuncEnv(env).inInstance(env.insnIdx)) {
           // an instance path ends at its exit
           if (!exitPath()) break;
           continue;
         }
         if (env.cur.curframe) {
+          live.update();
           env.insnIdx = prepareFuncExit(env);
           doPrintState = true;
           continue;
@@ -300,4 +342,20 @@ function checkAtomic(env: Env, insn: Insn): void {
   }
   checkMemAccess(env, insn.dst, insn.off, size, Access.READ, load, true, false);
   checkMemAccess(env, insn.dst, insn.off, size, Access.WRITE, -1, true, false);
+}
+
+/**
+ * Stack liveness (state/liveness.ts): a helper or kfunc may read the stack
+ * its pointer arguments point to. The size is not known here, so every slot
+ * from the lowest byte the pointer can reach up to the frame pointer counts
+ * as read (more than the kernel marks, never less).
+ */
+function markCallArgsRead(env: Env): void {
+  const live = stackLiveness(env);
+  for (let r = 1; r <= 5; r++) {
+    const reg = env.regs[r];
+    if (reg.type !== RegType.PTR_TO_STACK) continue;
+    const lo = reg.s.varOff.mask === 0n ? Number(BigInt.asIntN(64, reg.s.varOff.value)) + reg.off : Number(reg.s.smin) + reg.off;
+    live.readRange(reg.frameno, Math.max(lo, -512), 0);
+  }
 }

@@ -10,28 +10,40 @@ import type { FuncState, StackSlot, VerifierState } from './state/frame.js';
 import { regUnknown, type RegState } from './state/reg.js';
 import { BPF_REG_SIZE, RegType, SlotType } from './state/types.js';
 import { stackObjSafe } from './kfunc/slots.js';
+import { physSafe } from './inlined/physical.js';
 
 class IdMap {
-  private m = new Map<number, number>();
-  private used = new Set<number>();
+  // mirrors struct bpf_idmap: (old, cur) pairs in two parallel arrays, reused across calls
+  private olds: number[] = [];
+  private curs: number[] = [];
+  private n = 0;
+  private tmp = 0;
+  reset(): this {
+    this.n = 0;
+    this.tmp = 0;
+    return this;
+  }
   /** mirrors check_ids() */
   check(oldId: number, curId: number): boolean {
     if (!oldId) return true;
     if (!curId) return false;
-    const v = this.m.get(oldId);
-    if (v !== undefined) return v === curId;
-    if (this.used.has(curId)) return false;
-    this.m.set(oldId, curId);
-    this.used.add(curId);
+    const olds = this.olds, curs = this.curs;
+    for (let i = 0; i < this.n; i++) {
+      if (olds[i] === oldId) return curs[i] === curId;
+      if (curs[i] === curId) return false;
+    }
+    olds[this.n] = oldId;
+    curs[this.n] = curId;
+    this.n++;
     return true;
   }
-  private tmp = 0;
   /** mirrors check_scalar_ids(): a scalar without id gets a fresh one */
   checkScalar(oldId: number, curId: number): boolean {
     if (!oldId) return true;
     return this.check(oldId, curId || --this.tmp);
   }
 }
+const idMap = new IdMap();
 
 /** mirrors enum exact_level; `true`/`false` mean 'exact'/'range_within'. */
 export type EqMode = 'not_exact' | 'range_within' | 'exact';
@@ -115,6 +127,8 @@ function stacksafe(o: FuncState, c: FuncState, ids: IdMap, mode: EqMode): boolea
       if (!regsafe(o.stack[spi].spilled, c.stack[spi].spilled, ids, mode)) return false;
     } else if (ot === SlotType.DYNPTR || ot === SlotType.ITER) {
       if (!stackObjSafe(ot, o.stack[spi].spilled, c.stack[spi].spilled, (a, b) => ids.check(a, b))) return false;
+      // non-isolated verification: the objects' physical bytes too (src/verifier/inlined/physical.ts)
+      if ((o.stack[spi].phys || c.stack[spi].phys) && !physSafe(o, c, spi)) return false;
     } else if (ot !== SlotType.MISC && ot !== SlotType.ZERO) {
       return false;
     }
@@ -126,7 +140,9 @@ function stacksafe(o: FuncState, c: FuncState, ids: IdMap, mode: EqMode): boolea
 export function statesEqual(env: Env, old: VerifierState, cur: VerifierState, eq: boolean | EqMode): boolean {
   const mode = modeOf(eq);
   if (old.curframe !== cur.curframe) return false;
-  const ids = new IdMap();
+  // paths through an inlined region's kernel code compare only with their own kind (src/verifier/inlined)
+  if (old.region !== cur.region) return false;
+  const ids = idMap.reset();
   if (old.refs.length !== cur.refs.length) return false;
   for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i].id, cur.refs[i].id)) return false;
   for (let i = 0; i <= old.curframe; i++) {
@@ -136,7 +152,8 @@ export function statesEqual(env: Env, old: VerifierState, cur: VerifierState, eq
     const insnIdx = i === old.curframe ? old.insnIdx : old.frames[i + 1].callsite;
     const live = env.aux[insnIdx]?.liveRegs ?? 0x7ff;
     for (let r = 0; r < of.regs.length; r++) {
-      if (!(live & (1 << r))) continue;
+      // dead registers are NOT_INIT only in cleaned (complete) states: exact and loop checks compare them all
+      if (mode === 'not_exact' && !(live & (1 << r))) continue;
       if (!regsafe(of.regs[r], cf.regs[r], ids, mode)) return false;
     }
     if (!stacksafe(of, cf, ids, mode)) return false;

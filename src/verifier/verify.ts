@@ -8,6 +8,7 @@ import { doCheck } from './explore.js';
 import { newFrame } from './state/frame.js';
 import type { MapDesc } from './state/reg.js';
 import { MAX_BPF_STACK, MAX_CALL_FRAMES, RegType } from './state/types.js';
+import { inlinedEnv, prepareInlined, type InlinedRegion } from './inlined/index.js';
 import { attachKfuncEnv, checkProgramAndInstances, markIterNextCheckpoints, type InstancesOption, type KfuncOptions } from './kfunc/index.js';
 
 export interface VerifyProgram {
@@ -32,6 +33,11 @@ export interface VerifyOptions {
   logLevel?: number;
   /** Inlinable kfunc instances appended to the program (src/inline/instances.ts), verified isolated. */
   instances?: InstancesOption;
+  /**
+   * Inlined regions of a rewritten program (src/verifier/inlined): each stands
+   * for a call of its kfunc; its own code is checked in kernel mode.
+   */
+  inlined?: readonly InlinedRegion[];
   /** The BTF kfunc calls refer to (default: the model kernel's) and extra test kfuncs. */
   kfuncs?: KfuncOptions;
 }
@@ -52,6 +58,8 @@ export interface VerifyResult {
   /** Conditional jumps: bit 0 fall-through taken, bit 1 target taken. */
   edges: Uint8Array;
   timeUs: number;
+  /** With `inlined`: instructions processed on paths through the regions (included in `processed`). */
+  inlinedProcessed?: number;
 }
 
 /** mirrors check_max_stack_depth_subprog() from the main program. */
@@ -104,7 +112,9 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
     else for (const [k, v] of prog.maps as ReadonlyMap<number, MapDesc>) maps.set(k, v);
   }
   if (!Number.isInteger(prog.progType) || prog.progType < 0) throw new KfError(`invalid program type ${prog.progType}`);
-  const env = new Env(prog.insns, prog.progType, maps, level, prog.flags ?? 0);
+  if (opts.inlined && opts.instances) throw new KfError('verify: `inlined` and `instances` cannot be combined');
+  // with inlined regions the first slot of each reads as its call: a private copy
+  const env = new Env(opts.inlined ? prog.insns.slice() : prog.insns, prog.progType, maps, level, prog.flags ?? 0);
   attachKfuncEnv(env, opts.kfuncs, opts.instances);
   env.expectedAttachType = prog.expectedAttachType ?? 0;
   env.btfFuncInfo = prog.btfFuncInfo ?? true;
@@ -120,6 +130,7 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
       checkCfg(env);
       computeLiveRegs(env);
     }
+    if (opts.inlined) prepareInlined(env, opts.inlined);
     markIterNextCheckpoints(env);
     const f0 = newFrame(0, -1, 0);
     markPtr(f0.regs[1], RegType.PTR_TO_CTX);
@@ -158,5 +169,6 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
     reached: env.reached,
     edges: env.edges,
     timeUs,
+    ...(opts.inlined && { inlinedProcessed: inlinedEnv(env)?.processed ?? 0 }),
   };
 }

@@ -566,18 +566,24 @@ class InterpExecutable implements Executable {
           pc = this.retPc[this.depth];
           break;
         // ---- loads ----
-        case 0x61:
-          R[d] = dv.getInt32(this.ea(cur, s, P[b + 3], 4, false), true);
+        case 0x61: {
+          const a = this.ea(cur, s, P[b + 3], 4, false);
+          R[d] = dv.getInt32(a, true);
           R[d + 1] = 0;
           break;
-        case 0x69:
-          R[d] = dv.getUint16(this.ea(cur, s, P[b + 3], 2, false), true);
+        }
+        case 0x69: {
+          const a = this.ea(cur, s, P[b + 3], 2, false);
+          R[d] = dv.getUint16(a, true);
           R[d + 1] = 0;
           break;
-        case 0x71:
-          R[d] = dv.getUint8(this.ea(cur, s, P[b + 3], 1, false));
+        }
+        case 0x71: {
+          const a = this.ea(cur, s, P[b + 3], 1, false);
+          R[d] = dv.getUint8(a);
           R[d + 1] = 0;
           break;
+        }
         case 0x79: {
           const a = this.ea(cur, s, P[b + 3], 8, false);
           R[d] = dv.getInt32(a, true);
@@ -585,9 +591,11 @@ class InterpExecutable implements Executable {
           break;
         }
         // ---- stores ----
-        case 0x62:
-          dv.setInt32(this.ea(cur, d, P[b + 3], 4, true), P[b + 4], true);
+        case 0x62: {
+          const a = this.ea(cur, d, P[b + 3], 4, true);
+          dv.setInt32(a, P[b + 4], true);
           break;
+        }
         case 0x6a:
           dv.setInt16(this.ea(cur, d, P[b + 3], 2, true), P[b + 4], true);
           break;
@@ -600,15 +608,19 @@ class InterpExecutable implements Executable {
           dv.setInt32(a + 4, P[b + 4] >> 31, true);
           break;
         }
-        case 0x63:
-          dv.setInt32(this.ea(cur, d, P[b + 3], 4, true), R[s], true);
+        case 0x63: {
+          const a = this.ea(cur, d, P[b + 3], 4, true);
+          dv.setInt32(a, R[s], true);
           break;
+        }
         case 0x6b:
           dv.setInt16(this.ea(cur, d, P[b + 3], 2, true), R[s], true);
           break;
-        case 0x73:
-          dv.setInt8(this.ea(cur, d, P[b + 3], 1, true), R[s]);
+        case 0x73: {
+          const a = this.ea(cur, d, P[b + 3], 1, true);
+          dv.setInt8(a, R[s]);
           break;
+        }
         case 0x7b: {
           const a = this.ea(cur, d, P[b + 3], 8, true);
           dv.setInt32(a, R[s], true);

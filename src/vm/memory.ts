@@ -68,6 +68,9 @@ export class AddressSpace {
   /** Fast views; replaced whenever the memory grows (see refresh()). */
   dv: DataView;
   u8: Uint8Array;
+  /** Word views (aligned 32-bit access, e.g. the JIT's call scratch area). */
+  u32: Uint32Array;
+  i32: Int32Array;
   /** Mapped regions, sorted by base. */
   private regs: MappedRegion[] = [];
 
@@ -77,6 +80,8 @@ export class AddressSpace {
     this.memory = new (wasmApi().Memory)({ initial: pages, maximum: this.maxPages });
     this.dv = new DataView(this.memory.buffer);
     this.u8 = new Uint8Array(this.memory.buffer);
+    this.u32 = new Uint32Array(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer);
   }
 
   /**
@@ -93,6 +98,8 @@ export class AddressSpace {
     if (this.u8.buffer !== this.memory.buffer) {
       this.dv = new DataView(this.memory.buffer);
       this.u8 = new Uint8Array(this.memory.buffer);
+      this.u32 = new Uint32Array(this.memory.buffer);
+      this.i32 = new Int32Array(this.memory.buffer);
     }
   }
 

@@ -17,6 +17,7 @@ import type { BpfKfuncMap } from './bodies.js';
 import { interpreter } from './interp.js';
 import { jit } from './jit/jit.js';
 import { AddressSpace } from './memory.js';
+import { skbPacketLoad } from './ld-abs.js';
 
 const engines = new Map<string, Engine>([
   ['interp', interpreter],
@@ -96,8 +97,16 @@ export function testRun(prog: readonly Insn[], o: TestRunOptions): TestRunResult
     applySkbCtxIn(kernel, built.ctx, o.ctxIn);
   }
   let exe: Executable | undefined;
+  const regions = [...built.regions];
   try {
-    exe = engine.load({ insns, name: 'test_run' }, kernel.env(), rt.mem, o.bpfKfuncs ? { bpfKfuncs: o.bpfKfuncs } : {});
+    let env = kernel.env();
+    if (pt.kernelCtx !== 'xdp_buff' && !env.packetLoad) {
+      // LD_ABS / LD_IND read the skb (r6) through this hook
+      const tmp = rt.mem.map(4, 'kernel', 'ld_abs scratch');
+      regions.push(tmp);
+      env = { ...env, packetLoad: skbPacketLoad(rt, tmp.base) };
+    }
+    exe = engine.load({ insns, name: 'test_run' }, env, rt.mem, o.bpfKfuncs ? { bpfKfuncs: o.bpfKfuncs } : {});
     let r0 = 0n;
     const t0 = performance.now();
     for (let i = 0; i < repeat; i++) r0 = exe.run(BigInt(built.ctx));
@@ -107,7 +116,7 @@ export function testRun(prog: readonly Insn[], o: TestRunOptions): TestRunResult
     return { retval: Number(BigInt.asUintN(32, r0)), r0: BigInt.asUintN(64, r0), dataOut, ctxOut, durationNs, kernel, insns };
   } finally {
     exe?.dispose();
-    for (const r of built.regions) rt.mem.unmap(r);
+    for (const r of regions) rt.mem.unmap(r);
   }
 }
 

@@ -140,6 +140,7 @@ describe('testRun (interpreter)', () => {
     expect(() => testRun([mov(0, 0), exit], { progType: 3, data: pkt(10) })).toThrow(KfError);
     expect(() => testRun([mov(0, 0), exit], { progType: 3, data: pkt(20), nonLinear: { linearLen: 30 } })).toThrow(KfError);
     expect(() => testRun([mov(0, 0), exit], { progType: 6, data: pkt(20), nonLinear: { linearLen: 2 }, frags: [9] })).toThrow(KfError);
-    expect(() => testRun([mov(0, 0), exit], { progType: 3, data: pkt(20), engine: 'jit' })).toThrow(KfError);
+    expect(() => testRun([mov(0, 0), exit], { progType: 3, data: pkt(20), engine: 'wasm' as 'jit' })).toThrow(KfError);
+    expect(() => testRun([mov(0, 0), exit], { progType: 3, data: pkt(20), repeat: 0 })).toThrow(KfError);
   });
 });

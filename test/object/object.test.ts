@@ -50,6 +50,25 @@ const EXPECT: Record<string, { progs: [string, string, string, number | undefine
     progs: [['dynptr_slice_bench', 'tc', 'SCHED_CLS', undefined]],
     maps: [['dynptr_s.bss', 'data', 2, 4, 8, 1]],
   },
+  'parse_slices.bpf.o': {
+    progs: [['tc_parse_slices', 'tc', 'SCHED_CLS', undefined]],
+    maps: [['udp_ports', 'btf', 2, 4, 24, 16]],
+  },
+  'iter_num.bpf.o': {
+    progs: [['tc_iter_num', 'tc', 'SCHED_CLS', undefined]],
+    maps: [['results', 'btf', 2, 4, 8, 3]],
+  },
+  'htab_lookup.bpf.o': {
+    progs: [['tc_htab_lookup', 'tc', 'SCHED_CLS', undefined]],
+    maps: [
+      ['flows', 'btf', 1, 8, 8, 256],
+      ['hits', 'btf', 2, 4, 8, 2],
+    ],
+  },
+  'xdp_frags.bpf.o': {
+    progs: [['xdp_frags_slice', 'xdp.frags', 'XDP', 37]],
+    maps: [['frag_stats', 'btf', 6, 4, 8, 3]],
+  },
   'global_data.bpf.o': {
     progs: [
       ['kprobe_nanosleep', 'kprobe/do_nanosleep', 'KPROBE', undefined],

@@ -225,8 +225,9 @@ export function checkCondJmp(env: Env, insn: Insn, push: (target: number) => Ver
   const srcX = (insn.code & 8) !== 0;
   if (dst.type === RegType.SCALAR_VALUE && src.type === RegType.SCALAR_VALUE) {
     const jop = JOPS[op];
-    const t = refineBranch(jop, is32, dst.s, src.s, true);
-    const f = refineBranch(jop, is32, dst.s, src.s, false);
+    const same = srcX && insn.src === insn.dst;
+    const t = refineBranch(jop, is32, dst.s, src.s, true, same);
+    const f = refineBranch(jop, is32, dst.s, src.s, false, same);
     if (t) {
       oregs[insn.dst].s = t[0];
       if (srcX) oregs[insn.src].s = t[1];

@@ -2,7 +2,7 @@
 import { MAX_BPF_REG, R10 } from '../../isa/opcode.js';
 import type { Env } from '../env.js';
 import { scalarConst, scalarUnknown } from '../num/scalar.js';
-import { regNotInit, type RegState } from '../state/reg.js';
+import { assignReg, resetReg, type RegState } from '../state/reg.js';
 import { RegType } from '../state/types.js';
 
 export const enum Op {
@@ -26,26 +26,26 @@ export function checkRegArg(env: Env, regno: number, t: Op): void {
 
 /** mirrors __mark_reg_unknown(): in place. */
 export function markUnknown(reg: RegState): void {
-  Object.assign(reg, regNotInit());
+  resetReg(reg);
   reg.type = RegType.SCALAR_VALUE;
   reg.s = scalarUnknown();
 }
 
 /** mirrors __mark_reg_known() on a scalar register. */
 export function markKnown(reg: RegState, v: bigint): void {
-  Object.assign(reg, regNotInit());
+  resetReg(reg);
   reg.type = RegType.SCALAR_VALUE;
   reg.s = scalarConst(v);
 }
 
 /** mirrors __mark_reg_not_init() */
 export function markNotInit(reg: RegState): void {
-  Object.assign(reg, regNotInit());
+  resetReg(reg);
 }
 
 /** mirrors mark_reg_known_zero() followed by setting a pointer type. */
 export function markPtr(reg: RegState, type: RegType, flags = 0): void {
-  Object.assign(reg, regNotInit());
+  resetReg(reg);
   reg.type = type;
   reg.flags = flags;
   reg.s = scalarConst(0n);
@@ -53,5 +53,5 @@ export function markPtr(reg: RegState, type: RegType, flags = 0): void {
 
 /** mirrors copy_register_state() */
 export function copyInto(dst: RegState, src: RegState): void {
-  Object.assign(dst, src);
+  assignReg(dst, src);
 }

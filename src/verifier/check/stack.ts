@@ -9,6 +9,7 @@ import { BPF_REG_SIZE, MAX_BPF_STACK, RegType, SlotType } from '../state/types.j
 import { assignScalarId, BPF_MAX_VAR_OFF } from './alu.js';
 import { copyInto, markKnown, markUnknown } from './regs.js';
 import { markChainPrecision, pushInsnHistory, stackAccessFlags } from '../precision.js';
+import { stackLiveness } from '../state/liveness.js';
 
 /** The frame a PTR_TO_STACK register points into: mirrors func(env, reg). */
 export function stackFrame(env: Env, reg: RegState): FuncState {
@@ -99,6 +100,8 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
   const spi = Math.floor(slotIdx / BPF_REG_SIZE);
   const slot = f.stack[spi];
   env.scratch.slot(spi);
+  // a full slot written at a fixed offset: mirrors bpf_mark_stack_write()
+  if (size === BPF_REG_SIZE && o % BPF_REG_SIZE === 0) stackLiveness(env).write(f.frameno, spi);
   const cur = env.cur.frames[env.cur.curframe];
   // a register spill is recorded in the jump history for backtracking
   let flags = stackAccessFlags(f.frameno, spi);
@@ -149,6 +152,7 @@ export function checkStackRead(env: Env, regno: number, off: number, size: numbe
   if (varOff) {
     const minOff = Number(ptr.s.smin) + off;
     const maxOff = Number(ptr.s.smax) + off + size;
+    stackLiveness(env).readRange(f.frameno, minOff, maxOff);
     for (let i = minOff; i < maxOff; i++) env.scratch.slot(Math.floor((-i - 1) / BPF_REG_SIZE));
     if (dst >= 0) markStackRead(env, f, minOff, maxOff, dst);
     return;
@@ -158,6 +162,7 @@ export function checkStackRead(env: Env, regno: number, off: number, size: numbe
   const spi = Math.floor(slotIdx / BPF_REG_SIZE);
   const slot = f.stack[spi];
   env.scratch.slot(spi);
+  stackLiveness(env).readRange(f.frameno, o, o + size);
   const st = slot.slotType;
   const spilled = slot.spilled;
   const flags = stackAccessFlags(f.frameno, spi);

@@ -129,7 +129,8 @@ export function checkKfuncCall(env: Env, insn: Insn, push: Push): void {
     env.reject(`calling kernel function ${meta.name} is not allowed`);
   const am = checkKfuncArgs(env, meta);
   const inst = kenv.instanceAt.get(env.insnIdx);
-  if (inst) enterInstance(env, meta, inst, am.distill, push);
+  // non-isolated: the caller's path itself enters the body (src/verifier/inlined/nonisolated.ts)
+  if (inst && kenv.mode === 'isolated') enterInstance(env, meta, inst, am.distill, push);
 
   const regs = env.regs;
   for (let i = 0; i <= 5; i++) {

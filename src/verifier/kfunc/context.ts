@@ -20,6 +20,8 @@ export interface InstancesOption {
   /** Slots of the program proper; instance bodies follow. */
   readonly progLen: number;
   readonly list: readonly InstanceDesc[];
+  /** 'isolated' (default, the RFC): a fake frame per instance; 'non-isolated': the body runs in the caller's state (src/verifier/inlined/nonisolated.ts). */
+  readonly mode?: 'isolated' | 'non-isolated';
 }
 
 /** A kfunc whose prototype comes from another BTF (a test library's or a program's). */
@@ -46,11 +48,13 @@ export class KfuncEnv {
   readonly progLen: number;
   /** Instance by call site. */
   readonly instanceAt = new Map<number, InstanceDesc>();
+  readonly mode: 'isolated' | 'non-isolated';
 
   constructor(insnCount: number, opts: KfuncOptions, instances?: InstancesOption) {
     this.btf = opts.btf ?? modelLayout().structs.btf;
     for (const e of opts.extra ?? []) this.extra.set(e.id, e);
     this.progLen = instances ? instances.progLen : insnCount;
+    this.mode = instances?.mode ?? 'isolated';
     for (const i of instances?.list ?? []) this.instanceAt.set(i.site, i);
   }
 

@@ -16,6 +16,7 @@ import { BPF_REG_SIZE, RegType, SlotType } from '../state/types.js';
 import { KfError } from '../../util/errors.js';
 import type { InstanceDesc, KfuncEnv } from './context.js';
 import type { KfuncMeta } from './proto.js';
+import { detachLineage, markScalarArgsPrecise } from '../inlined/lineage.js';
 
 export interface DistillInfo {
   /** Argument register → type of the dynptr it points to. */
@@ -80,6 +81,9 @@ export function enterInstance(env: Env, meta: KfuncMeta, inst: InstanceDesc, d: 
   markPtr(f1.regs[10], RegType.PTR_TO_STACK);
   f1.regs[10].frameno = 1;
   const st = push(inst.start);
+  // a lineage of its own; the program's path marks the scalar arguments precise (src/verifier/inlined/lineage.ts)
+  detachLineage(st, inst.start);
+  markScalarArgsPrecise(env, meta.args.length);
   st.frames = [f0, f1];
   st.curframe = 1;
   st.refs = [];

@@ -179,3 +179,19 @@ export function markIterNextCheckpoints(env: Env): void {
 }
 
 export const ITER_FLAGS = KF_ITER_NEW | KF_ITER_NEXT | KF_ITER_DESTROY;
+
+/** mirrors iter_active_depths_differ(): an ACTIVE iterator one iteration deeper is progress, not an infinite loop. */
+export function iterActiveDepthsDiffer(old: VerifierState, cur: VerifierState): boolean {
+  for (let fr = old.curframe; fr >= 0; fr--) {
+    const fo = old.frames[fr];
+    const fc = cur.frames[fr];
+    if (!fc) continue;
+    for (let i = 0; i < fo.stack.length; i++) {
+      const so = fo.stack[i];
+      if (so.slotType[BPF_REG_SIZE - 1] !== SlotType.ITER || iterState(so.spilled) !== IterState.ACTIVE) continue;
+      const sc = fc.stack[i];
+      if (sc && iterDepth(so.spilled) !== iterDepth(sc.spilled)) return true;
+    }
+  }
+  return false;
+}

@@ -254,14 +254,15 @@ function refineCondOp(r1: MutableScalar, r2: MutableScalar, op: RefOp, is32: boo
  * it, or the refined bounds become empty (ill-formed). When the edge is
  * certain, the inputs are returned unchanged, as the kernel does not refine.
  */
-export function refineBranch(op: JmpOp, is32: boolean, a: Scalar, b: Scalar, taken: boolean): [Scalar, Scalar] | null {
+export function refineBranch(op: JmpOp, is32: boolean, a: Scalar, b: Scalar, taken: boolean, sameReg = false): [Scalar, Scalar] | null {
   checkOp(op);
   const pred = isBranchTaken(op, is32, a, b);
   if (pred !== -1) {
     if ((pred === 1) === taken) return [a, b];
     return null;
   }
-  if (a === b) return [a, b];
+  // the same register on both sides (the kernel compares the register pointers)
+  if (sameReg) return [a, b];
   const r1 = mutableCopy(a);
   const r2 = mutableCopy(b);
   if (!refineCondOp(r1, r2, taken ? op : revOp(op), is32)) return null;
@@ -328,11 +329,11 @@ export interface KernelRefinement {
  * reproduce the kernel's exploration and log; use refineBranch() for the
  * tightest sound answer.
  */
-export function refineBranchKernel(op: JmpOp, is32: boolean, a: Scalar, b: Scalar, taken: boolean): KernelRefinement | null {
+export function refineBranchKernel(op: JmpOp, is32: boolean, a: Scalar, b: Scalar, taken: boolean, sameReg = false): KernelRefinement | null {
   checkOp(op);
   const pred = isBranchTaken(op, is32, a, b);
   if (pred !== -1) return (pred === 1) === taken ? { a, b, violations: [] } : null;
-  if (a === b) return { a, b, violations: [] };
+  if (sameReg) return { a, b, violations: [] };
   const r1 = mutableCopy(a);
   const r2 = mutableCopy(b);
   const ok = refineCondOp(r1, r2, taken ? op : revOp(op), is32);

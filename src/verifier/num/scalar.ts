@@ -36,6 +36,7 @@ import {
   tnumStep,
 } from './tnum.js';
 import { U64_MAX, S64_MAX, S64_MIN, U32_MAX, S32_MAX, S32_MIN } from './u64.js';
+import { syncSmallInPlace } from './sync-small.js';
 
 export interface Scalar {
   readonly varOff: Tnum;
@@ -94,18 +95,20 @@ const copy = (s: Scalar): R => ({
 
 /** mirrors __mark_reg_unknown() for the numeric part: nothing known. */
 export function scalarUnknown(): Scalar {
-  return {
-    varOff: tnumUnknown,
-    smin: S64_MIN,
-    smax: S64_MAX,
-    umin: 0n,
-    umax: U64_MAX,
-    s32min: S32_MIN,
-    s32max: S32_MAX,
-    u32min: 0,
-    u32max: U32_MAX,
-  };
+  return UNKNOWN;
 }
+// Scalars are immutable: every unknown scalar can be this one object.
+const UNKNOWN: Scalar = Object.freeze({
+  varOff: tnumUnknown,
+  smin: S64_MIN,
+  smax: S64_MAX,
+  umin: 0n,
+  umax: U64_MAX,
+  s32min: S32_MIN,
+  s32max: S32_MAX,
+  u32min: 0,
+  u32max: U32_MAX,
+});
 
 /** mirrors __mark_reg_known(): a 64-bit constant (taken modulo 2^64). */
 export function scalarConst(v: bigint): Scalar {
@@ -350,6 +353,11 @@ function regBoundOffset(r: R): void {
 
 // mirrors reg_bounds_sync()
 function syncInPlace(r: R): void {
+  if (!syncSmallInPlace(r)) syncBigInPlace(r);
+}
+
+// reg_bounds_sync() in BigInt arithmetic: the reference for every fast path
+function syncBigInPlace(r: R): void {
   updateRegBounds(r);
   regDeduceBounds(r);
   regDeduceBounds(r);
@@ -361,6 +369,13 @@ function syncInPlace(r: R): void {
 export function boundsSync(s: Scalar): Scalar {
   const r = copy(s);
   syncInPlace(r);
+  return r;
+}
+
+/** reg_bounds_sync() without the fast paths (sync-small.ts): the reference the tests compare against. */
+export function boundsSyncReference(s: Scalar): Scalar {
+  const r = copy(s);
+  syncBigInPlace(r);
   return r;
 }
 

@@ -8,6 +8,12 @@ import { BPF_REG_SIZE, SlotType } from './types.js';
 export interface StackSlot {
   slotType: SlotType[];
   spilled: RegState;
+  /**
+   * kfinline, non-isolated verification: the physical bytes of a stack
+   * object's slot as inlined kfunc bodies wrote them (src/verifier/inlined/physical.ts),
+   * for the object with id `objId`; the logical view stays in slotType/spilled.
+   */
+  phys?: { slotType: SlotType[]; spilled: RegState; objId: number };
 }
 
 export interface FuncState {
@@ -63,6 +69,8 @@ export interface VerifierState {
   history: HistEntry[];
   /** bpf_loop and friends: callbacks entered on this path (callback_unroll_depth). */
   callbackUnrollDepth: number;
+  /** kfinline: set on paths through an inlined region's kernel code (src/verifier/inlined); shared, immutable. */
+  region?: object;
 }
 
 export function newSlot(): StackSlot {
@@ -78,7 +86,11 @@ export function newFrame(frameno: number, callsite: number, subprogno: number): 
 export function copyFrame(f: FuncState): FuncState {
   return {
     regs: f.regs.map(copyReg),
-    stack: f.stack.map((s) => ({ slotType: s.slotType.slice(), spilled: copyReg(s.spilled) })),
+    stack: f.stack.map((s) => ({
+      slotType: s.slotType.slice(),
+      spilled: copyReg(s.spilled),
+      ...(s.phys && { phys: { slotType: s.phys.slotType.slice(), spilled: copyReg(s.phys.spilled), objId: s.phys.objId } }),
+    })),
     frameno: f.frameno,
     callsite: f.callsite,
     subprogno: f.subprogno,
@@ -101,6 +113,7 @@ export function copyState(s: VerifierState): VerifierState {
     lastInsnIdx: s.lastInsnIdx,
     history: s.history.slice(),
     callbackUnrollDepth: s.callbackUnrollDepth,
+    ...(s.region && { region: s.region }),
   };
 }
 

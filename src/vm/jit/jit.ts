@@ -157,8 +157,40 @@ class JitExecutable implements Executable {
     return fn;
   }
 
-  /** The import every helper/kfunc call and LD_ABS/LD_IND goes through: r1..r5, r10 in the scratch area, r0 back. */
+  /**
+   * The import every helper/kfunc call and LD_ABS/LD_IND goes through: r1..r5,
+   * r10 in the scratch area, r0 back. The common case (a resolved native with a
+   * fast form and arguments below 2^53) is kept small and allocation-free.
+   */
   private native(pc: number): void {
+    const s = this.sites[pc];
+    const fast = s === undefined ? undefined : s.fast;
+    if (fast === undefined) return this.nativeSlow(pc);
+    const U = this.mem.u32;
+    const n = s!.argc;
+    const B = (CALL_SCRATCH + SCR_R1) >> 2;
+    if ((n > 0 && U[B + 1] >= 0x20_0000) || (n > 1 && U[B + 3] >= 0x20_0000) || (n > 2 && U[B + 5] >= 0x20_0000) || (n > 3 && U[B + 7] >= 0x20_0000) || (n > 4 && U[B + 9] >= 0x20_0000)) {
+      return this.nativeSlow(pc);
+    }
+    this.ctx.pc = pc;
+    const prevFp = this.curFp;
+    this.curFp = U[(CALL_SCRATCH + SCR_FP) >> 2];
+    const r = fast(
+      this.ctx,
+      n > 0 ? U[B + 1] * TWO32 + U[B] : 0,
+      n > 1 ? U[B + 3] * TWO32 + U[B + 2] : 0,
+      n > 2 ? U[B + 5] * TWO32 + U[B + 4] : 0,
+      n > 3 ? U[B + 7] * TWO32 + U[B + 6] : 0,
+      n > 4 ? U[B + 9] * TWO32 + U[B + 8] : 0,
+    );
+    if (!Number.isSafeInteger(r)) throw new VmFault(pc, 0n, `native function returned ${String(r)}, not a safe integer`);
+    this.curFp = prevFp;
+    const I = this.mem.i32; // the native may have grown the memory: fresh view
+    I[(CALL_SCRATCH + SCR_R0) >> 2] = r | 0;
+    I[((CALL_SCRATCH + SCR_R0) >> 2) + 1] = Math.floor(r / TWO32) | 0;
+  }
+
+  private nativeSlow(pc: number): void {
     const s = this.sites[pc];
     if (s === undefined) throw new VmFault(pc, 0n, 'jit: unknown native call site');
     const dv = this.mem.dv;
@@ -169,17 +201,6 @@ class JitExecutable implements Executable {
     const fn = s.fn;
     if (fn !== undefined) {
       const n = s.argc;
-      const fast = s.fast;
-      if (fast !== undefined && fits53(dv, n)) {
-        const B = CALL_SCRATCH + SCR_R1;
-        const r = fast(this.ctx, n > 0 ? num(dv, B) : 0, n > 1 ? num(dv, B + 8) : 0, n > 2 ? num(dv, B + 16) : 0, n > 3 ? num(dv, B + 24) : 0, n > 4 ? num(dv, B + 32) : 0);
-        if (!Number.isSafeInteger(r)) throw new VmFault(pc, 0n, `native function returned ${String(r)}, not a safe integer`);
-        this.curFp = prevFp;
-        const d = this.mem.dv;
-        d.setUint32(CALL_SCRATCH + SCR_R0, r >>> 0, true);
-        d.setInt32(CALL_SCRATCH + SCR_R0 + 4, Math.floor(r / TWO32) | 0, true);
-        return;
-      }
       v = fn(this.ctx, n > 0 ? arg(dv, 0) : 0n, n > 1 ? arg(dv, 8) : 0n, n > 2 ? arg(dv, 16) : 0n, n > 3 ? arg(dv, 24) : 0n, n > 4 ? arg(dv, 32) : 0n);
     } else if (s.site.kind === 'packet') {
       const site = s.site;
@@ -242,17 +263,6 @@ class JitExecutable implements Executable {
 }
 
 const TWO32 = 4294967296;
-
-/** Do the first n register arguments in the scratch area hold values below 2^53? */
-function fits53(dv: DataView, n: number): boolean {
-  for (let i = 0; i < n; i++) if (dv.getUint32(CALL_SCRATCH + SCR_R1 + 8 * i + 4, true) >= 0x20_0000) return false;
-  return true;
-}
-
-/** A register in the scratch area (known to be below 2^53) as a number. */
-function num(dv: DataView, a: number): number {
-  return dv.getUint32(a + 4, true) * TWO32 + dv.getUint32(a, true);
-}
 
 /** Register argument at scratch offset `o` (from SCR_R1) as an unsigned 64-bit bigint; small values come from a table. */
 function arg(dv: DataView, o: number): bigint {

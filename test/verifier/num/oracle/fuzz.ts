@@ -181,8 +181,9 @@ export function genProgram(r: Rng, nSteps: number): FuzzProgram {
       const pred = isBranchTaken(st.op, st.is32, a, b);
       const tail = tailAt(st.slot);
       const fromKey = `${idx}->${tail}`;
-      const tk = refineBranchKernel(st.op, st.is32, a, b, true);
-      const fk = refineBranchKernel(st.op, st.is32, a, b, false);
+      const same = st.src === st.dst;
+      const tk = refineBranchKernel(st.op, st.is32, a, b, true, same);
+      const fk = refineBranchKernel(st.op, st.is32, a, b, false, same);
       const taken = tk && ([tk.a, tk.b] as const);
       const fall = fk && ([fk.a, fk.b] as const);
       if ((pred === 0) !== (taken === null)) return `insn ${idx}: refineBranch(taken) ${taken ? 'possible' : 'null'} but isBranchTaken ${pred}`;
