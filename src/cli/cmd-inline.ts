@@ -57,7 +57,7 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
   const path = args.positional[0];
   if (!path) throw new KfError('inline: missing FILE.o');
   const mode = args.get('mode') ?? 'isolated';
-  if (mode !== 'isolated') throw new KfError(`inline: mode "${mode}" is not implemented yet (isolated is)`);
+  if (mode !== 'isolated' && mode !== 'non-isolated') throw new KfError(`inline: --mode must be isolated or non-isolated, not "${mode}"`);
   const dump = args.get('dump');
   if (dump !== undefined && dump !== 'xlated' && dump !== 'llvm') throw new KfError('--dump must be xlated or llvm');
   const output = args.get('output');
@@ -67,6 +67,7 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
   let ok = true;
   for (const { prog, linked } of programs) {
     const r = inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, lib, {
+      mode,
       dce: !args.has('no-dce'),
       logLevel: args.int('log-level', 0),
       spill,

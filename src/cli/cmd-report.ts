@@ -30,13 +30,21 @@ export interface SuiteEntry {
   readonly data: number;
   readonly linear?: number;
   readonly frags?: number[];
+  /** Modes not run, with the reason (shown in the table). */
+  readonly skip?: Partial<Record<ReportMode, string>>;
 }
 
 export const SUITE: readonly SuiteEntry[] = [
   { file: 'dynptr_slice.bpf.o', prog: 'dynptr_slice_bench', what: 'the RFC benchmark: 100 bpf_dynptr_slice', data: 1000 },
   { file: 'dynptr_skb.bpf.o', prog: 'tc_dynptr_parse', what: 'header parsing with slices', data: 128 },
   { file: 'parse_slices.bpf.o', prog: 'tc_parse_slices', what: 'header parsing with slices', data: 128 },
-  { file: 'iter_num.bpf.o', prog: 'tc_iter_num', what: 'a bpf_iter_num loop', data: 64 },
+  {
+    file: 'iter_num.bpf.o',
+    prog: 'tc_iter_num',
+    what: 'a bpf_iter_num loop',
+    data: 64,
+    skip: { 'non-isolated': 'iterator loop states do not converge in non-isolated mode (not yet)' },
+  },
   { file: 'htab_lookup.bpf.o', prog: 'tc_htab_lookup', what: 'hash-map lookups', data: 64 },
   { file: 'xdp_frags.bpf.o', prog: 'xdp_frags_slice', what: 'XDP with fragments', data: 3000, linear: 1000, frags: [2000] },
 ];
@@ -102,6 +110,11 @@ export function runReport(opts: { repeat: number; entries?: readonly SuiteEntry[
     };
     for (const mode of opts.modes ?? (['none', 'isolated', 'non-isolated'] as const)) {
       const base: { prog: string; mode: ReportMode; insns_before: number } = { prog: e.prog, mode, insns_before: linked.insns.length };
+      const skipped = e.skip?.[mode];
+      if (skipped) {
+        rows.push({ ...base, accepted: false, processed: 0, states: 0, peak_states: 0, verify_ms: 0, insns_after: 0, stack_depth: 0, ns_per_run: null, retval: null, error: `not run: ${skipped}` });
+        continue;
+      }
       try {
         if (mode === 'none') {
           const t0 = performance.now();

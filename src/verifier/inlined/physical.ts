@@ -22,6 +22,7 @@ type Phys = NonNullable<StackSlot['phys']>;
 const DYNPTR_TYPE_SHIFT = 28n;
 const SIZE_WORD_MASK = 0x8fffffffn;
 
+const isIterSlot = (s: StackSlot | undefined): boolean => !!s && s.slotType[BPF_REG_SIZE - 1] === SlotType.ITER;
 const isObjSlot = (s: StackSlot | undefined): boolean =>
   !!s && (s.slotType[BPF_REG_SIZE - 1] === SlotType.DYNPTR || s.slotType[BPF_REG_SIZE - 1] === SlotType.ITER);
 
@@ -108,7 +109,8 @@ export function physAccess(env: Env, regno: number, off: number, size: number, t
     if (t === Access.READ && valueReg >= 0) markUnknown(env.regs[valueReg]);
     return;
   }
-  const shadow: FuncState = { ...f, stack: f.stack.map((s, spi) => (isObjSlot(s) ? physOf(f, spi) : s)) };
+  // iterators' bytes are not kept (a loop would never converge on them): unknown at each access
+  const shadow: FuncState = { ...f, stack: f.stack.map((s, spi) => (isIterSlot(s) ? defaultPhys(f, spi, -1) : isObjSlot(s) ? physOf(f, spi) : s)) };
   env.cur.frames[fr] = shadow;
   try {
     checkMemAccess(env, regno, off, size, t, valueReg, strictOnce, ldsx);
@@ -137,6 +139,7 @@ function regPhysSafe(o: RegState, c: RegState): boolean {
 
 /** The physical part of stacksafe() for a stack-object slot: `old` must cover `cur`. */
 export function physSafe(of: FuncState, cf: FuncState, spi: number): boolean {
+  if (isIterSlot(of.stack[spi])) return true;
   const o = physOf(of, spi);
   const c = physOf(cf, spi);
   for (let j = 0; j < BPF_REG_SIZE; j++) {

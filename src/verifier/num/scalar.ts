@@ -359,13 +359,16 @@ function syncInPlace(r: R): void {
 // reg_bounds_sync() in BigInt arithmetic: the reference for every fast path
 function syncBigInPlace(r: R): void {
   updateRegBounds(r);
+  // three rounds since 6.17 ("bounds deduction cross sign boundary"): the
+  // third lets the 32-bit ranges learn from a 64-bit range the second refined
+  regDeduceBounds(r);
   regDeduceBounds(r);
   regDeduceBounds(r);
   regBoundOffset(r);
   updateRegBounds(r);
 }
 
-/** mirrors reg_bounds_sync(): __update_reg_bounds, __reg_deduce_bounds (twice), __reg_bound_offset, __update_reg_bounds. */
+/** mirrors reg_bounds_sync(): __update_reg_bounds, __reg_deduce_bounds (three times), __reg_bound_offset, __update_reg_bounds. */
 export function boundsSync(s: Scalar): Scalar {
   const r = copy(s);
   syncInPlace(r);

@@ -188,7 +188,7 @@ export function syncSmallInPlace(r: MutableScalar): boolean {
   umin = umin0; umax = umax0; smin = smin0; smax = smax0; v = v0; m = m0;
   s32min = r.s32min; s32max = r.s32max; u32min = r.u32min; u32max = r.u32max;
   updateRegBounds();
-  if (!regDeduceBounds() || !regDeduceBounds()) return false;
+  if (!regDeduceBounds() || !regDeduceBounds() || !regDeduceBounds()) return false;
   regBoundOffset();
   updateRegBounds();
   if (umin !== umin0) r.umin = big(umin);

@@ -52,6 +52,7 @@ export class StackLiveness {
   private readonly wHi = new Int32Array(MAX_CALL_FRAMES);
   private wInst: Instance | null = null;
   private wIdx = 0;
+  private wDirty = false;
   private readonly cleaned = new WeakSet<VerifierState>();
   /** Set when a loop converged against a state still being explored: its marks may be incomplete, stop cleaning. */
   incomplete = false;
@@ -145,6 +146,7 @@ export class StackLiveness {
     if (frameno >= MAX_CALL_FRAMES || spi < 0 || spi >= 64) return;
     if (spi < 32) this.wLo[frameno] |= 1 << spi;
     else this.wHi[frameno] |= 1 << (spi - 32);
+    this.wDirty = true;
   }
 
   /** mirrors commit_stack_write_marks() */
@@ -153,7 +155,7 @@ export class StackLiveness {
     if (rel < 0 || rel >= inst.cnt) return;
     for (let frame = 0; frame <= inst.curframe; frame++) {
       let mLo = wLo[frame], mHi = wHi[frame];
-      if (mLo === 0 && mHi === 0 && !inst.mustWriteSet[rel]) continue;
+      if (mLo === 0 && mHi === 0 && (!inst.mustWriteSet[rel] || !inst.frames[frame])) continue;
       const a = this.masks(inst, frame);
       const p = rel * W;
       const oLo = a[p + MW], oHi = a[p + MW + 1];
@@ -182,8 +184,11 @@ export class StackLiveness {
     if (!this.wInst) return;
     this.commit(this.wInst, this.wIdx, this.wLo, this.wHi);
     this.wInst = null;
-    this.wLo.fill(0);
-    this.wHi.fill(0);
+    if (this.wDirty) {
+      this.wLo.fill(0);
+      this.wHi.fill(0);
+      this.wDirty = false;
+    }
   }
 
   private successors(idx: number, out: number[]): number {
