@@ -4,6 +4,7 @@
 import type { Insn } from '../isa/insn.js';
 import type { Env } from './env.js';
 import { isSyncCallbackHelper } from './helpers-proto.js';
+import { callUseMask } from './state/call-summary.js';
 
 const VALID = new Set<number>();
 (() => {
@@ -240,6 +241,8 @@ export function computeLiveRegs(env: Env): void {
     return [i + 1, i + x.off + 1];
   });
   const ud = insns.map(useDef);
+  // helper and kfunc calls read only their arguments (get_call_summary())
+  for (let i = 0; i < n; i++) if (insns[i].code === 0x85 && insns[i].src !== 1) ud[i][0] = callUseMask(env, insns[i]);
   const live = new Uint16Array(n);
   let changed = true;
   while (changed) {
