@@ -28,21 +28,28 @@ export interface WithInstances {
 /** A kfunc call (src_reg BPF_PSEUDO_KFUNC_CALL). */
 export const isKfuncCall = (x: Insn): boolean => x.code === (Class.JMP | JmpOp.CALL) && x.src === 2;
 
+/** A helper call (src_reg 0). */
+export const isHelperCall = (x: Insn): boolean => x.code === (Class.JMP | JmpOp.CALL) && x.src === 0;
+
 /**
- * Appends an instance for every kfunc call for which `bodyOf` gives a body.
+ * Appends an instance for every kfunc call for which `bodyOf` gives a body,
+ * and for every helper call for which `helperBodyOf` (optional) gives one
+ * (helpers with inlinable bodies, src/inline/helper-sites.ts).
  * Bodies are self-contained (their jumps stay inside them), so a copy placed
  * anywhere keeps its meaning.
  */
 export function makeInstances(
   insns: readonly Insn[],
   bodyOf: (call: Insn, index: number) => { name: string; insns: readonly Insn[] } | undefined,
+  helperBodyOf?: (call: Insn, index: number) => { name: string; insns: readonly Insn[] } | undefined,
 ): WithInstances {
   const out = insns.slice();
   const instances: Instance[] = [];
   for (let i = 0; i < insns.length; i++) {
     const x = insns[i];
-    if (!isKfuncCall(x)) continue;
-    const body = bodyOf(x, i);
+    const kf = isKfuncCall(x);
+    if (!kf && !(helperBodyOf && isHelperCall(x))) continue;
+    const body = kf ? bodyOf(x, i) : helperBodyOf!(x, i);
     if (!body) continue;
     instances.push({ site: i, kfunc: body.name, start: out.length, len: body.insns.length });
     out.push(...body.insns);

@@ -11,6 +11,7 @@ import { Class, JmpOp, LD_IMM64 } from '../isa/opcode.js';
 import { KfError } from '../util/errors.js';
 import { findCtxAccesses } from '../kernel/ctx-track.js';
 import { verify, type VerifyProgram, type VerifyResult } from '../verifier/verify.js';
+import { findHelperSites, type HelperSiteBody } from './helper-sites.js';
 import { makeInstances, type WithInstances } from './instances.js';
 import type { KfuncBody, KfuncLibrary } from './library.js';
 import type { SiteCandidate } from './profit.js';
@@ -27,6 +28,8 @@ export interface InlineOptions {
   readonly logLevel?: number;
   /** Which callee-saved registers to spill around a body: 'used' (the RFC) or 'live' (default). */
   readonly spill?: 'used' | 'live';
+  /** Inline helper calls with inlinable bodies (hash-map lookups, bpf_dynptr_read/write; isolated mode; default true). */
+  readonly helpers?: boolean;
   /** Per-site decision; true inlines, a string is the reason not to. Default: inline everything. */
   readonly want?: (c: SiteCandidate) => true | string;
 }
@@ -49,8 +52,10 @@ export interface InlineResult {
    * inlined body go through kernel pointers and are never ctx accesses.
    */
   readonly ctxPcs: Set<number>;
-  /** Where the inlined bodies sit in the rewritten program: [start, end). */
-  readonly inlined: { start: number; end: number; kfunc: string; btfId: number }[];
+  /** Where the inlined bodies sit in the rewritten program: [start, end); `helper`: the region stands for that helper's call. */
+  readonly inlined: { start: number; end: number; kfunc: string; btfId: number; helper?: number }[];
+  /** Helper call sites that got an instance (by slot of the original program). */
+  readonly helperSites: ReadonlyMap<number, HelperSiteBody>;
 }
 
 /** First slots of the subprograms of a program (0 and every bpf-to-bpf call or function-address target). */
@@ -76,7 +81,10 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
   const mode = opts.mode ?? 'isolated';
   if (mode !== 'isolated' && mode !== 'non-isolated') throw new KfError(`inline mode "${String(mode)}" is not implemented`);
   const byId = bodiesById(lib);
-  const w = makeInstances(prog.insns, (x) => (x.off === 0 ? byId.get(x.imm) : undefined));
+  // helper calls with inlinable bodies (hash lookups, bpf_dynptr_read/write):
+  // isolated mode only (the non-isolated entry is at kfunc calls)
+  const helperSites = mode === 'isolated' && opts.helpers !== false ? findHelperSites(prog.insns, prog.maps, lib) : new Map<number, HelperSiteBody>();
+  const w = makeInstances(prog.insns, (x) => (x.off === 0 ? byId.get(x.imm) : undefined), (_x, i) => helperSites.get(i));
   const verifyOpts = {
     logLevel: opts.logLevel ?? 0,
     instances: { progLen: w.progLen, list: w.instances, mode },
@@ -102,10 +110,14 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
   // their end, as the call they replace did.
   const inlined = r.sites
     .filter((s) => s.inlined)
-    .map((s) => ({ start: r.map[s.site], end: r.map[s.site] + s.replacedBy, kfunc: s.kfunc, btfId: prog.insns[s.site].imm, stackBase: callerDepth(s.site) }));
+    .map((s) => {
+      const h = helperSites.get(s.site);
+      const base = { start: r.map[s.site], end: r.map[s.site] + s.replacedBy, kfunc: s.kfunc, stackBase: callerDepth(s.site) };
+      return h ? { ...base, btfId: h.btfId, helper: h.helper } : { ...base, btfId: prog.insns[s.site].imm };
+    });
   const reverifyOpts = { logLevel: opts.logLevel ?? 0, inlined };
   const reverified = verify({ ...prog, insns: r.insns }, reverifyOpts as Parameters<typeof verify>[1]);
   const ctxPcs = new Set<number>();
   for (const pc of findCtxAccesses(prog.insns)) ctxPcs.add(r.map[pc]);
-  return { verified, withInstances: w, insns: r.insns, map: r.map, sites: r.sites, reverified, inlined, ctxPcs };
+  return { verified, withInstances: w, insns: r.insns, map: r.map, sites: r.sites, reverified, inlined, ctxPcs, helperSites };
 }

@@ -15,9 +15,12 @@ import { regTypeStr } from './state/reg.js';
 import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_COMPLEXITY_LIMIT_JMP_SEQ, RegType } from './state/types.js';
 import { statesEqual } from './prune.js';
 import { stackLiveness } from './state/liveness.js';
+import { markCallStackReads } from './check/call-live.js';
 import { niEnter, niExit, niPrepare, niPush } from './inlined/index.js';
 import { checkRegionCall, enterRegion, inRegion, regionInsn, regionInsnText, regionMemAccess, regionPathDone, regionSkipsPrune, regionStartingHere } from './inlined/index.js';
 import { iterActiveDepthsDiffer } from './kfunc/iter.js';
+import { enterHelperInstance } from './kfunc/instance.js';
+import { onKernelCodePath } from './inlined/kernel-path.js';
 import { checkDynptrHelper, checkKfuncCall, isDynptrHelper, iterLoopCheck, kfuncEnv } from './kfunc/index.js';
 
 interface StackElem {
@@ -85,6 +88,11 @@ function isStateVisited(env: Env, idx: number): boolean {
       }
       if (iterLoop < 0 && !env.aux[idx].callsCallback && sl.state.mayGotoDepth === cur.mayGotoDepth &&
         sl.state.callbackUnrollDepth === cur.callbackUnrollDepth && !iterActiveDepthsDiffer(sl.state, cur) && statesEqual(env, sl.state, cur, true)) {
+        if (onKernelCodePath(env)) {
+          // kernel code (an instance, a region) is trusted to terminate: an exact repeat is covered
+          stackLiveness(env).incomplete = true;
+          return pruneHit(env, idx, sl, cur);
+        }
         env.verbose(`infinite loop detected at insn ${idx}\n`);
         env.verbose('cur state:');
         env.printState(cur, cur.curframe, true);
@@ -180,6 +188,8 @@ export function doCheck(env: Env): void {
       }
     }
     if (env.aux[env.insnIdx].jmpPoint) pushInsnHistory(env, env.cur, 0, null);
+    // stack liveness: the previous instruction's writes are committed, this one's collected
+    live.beginInsn();
     const region = regionStartingHere(env);
     if (region) {
       // an inlined region (re-verification): the call it stands for, then its end
@@ -200,7 +210,6 @@ export function doCheck(env: Env): void {
     }
     env.reached[env.insnIdx] = 1;
     env.aux[env.insnIdx].seen = true;
-    live.beginInsn();
 
     if (cls === 4 || cls === 7) {
       checkAlu(env, insn);
@@ -233,7 +242,7 @@ export function doCheck(env: Env): void {
       if (op === 0x80) {
         if ((insn.code & 8) || (insn.src !== 2 && insn.off !== 0) || (insn.src !== 0 && insn.src !== 1 && insn.src !== 2) || insn.dst !== 0 || cls === 6)
           env.reject('BPF_CALL uses reserved fields');
-        if (insn.src !== 1) markCallArgsRead(env);
+        if (insn.src !== 1) markCallStackReads(env, insn);
         if (insn.src === 1) {
           env.insnIdx = checkFuncCall(env, insn);
           continue;
@@ -250,6 +259,7 @@ export function doCheck(env: Env): void {
             }
           }
         } else {
+          enterHelperInstance(env, insn, push); // a helper call with an inlinable body's instance (isolated)
           if (isDynptrHelper(insn)) checkDynptrHelper(env, insn);
           else checkHelperCall(env, insn, push);
         }
@@ -342,20 +352,4 @@ function checkAtomic(env: Env, insn: Insn): void {
   }
   checkMemAccess(env, insn.dst, insn.off, size, Access.READ, load, true, false);
   checkMemAccess(env, insn.dst, insn.off, size, Access.WRITE, -1, true, false);
-}
-
-/**
- * Stack liveness (state/liveness.ts): a helper or kfunc may read the stack
- * its pointer arguments point to. The size is not known here, so every slot
- * from the lowest byte the pointer can reach up to the frame pointer counts
- * as read (more than the kernel marks, never less).
- */
-function markCallArgsRead(env: Env): void {
-  const live = stackLiveness(env);
-  for (let r = 1; r <= 5; r++) {
-    const reg = env.regs[r];
-    if (reg.type !== RegType.PTR_TO_STACK) continue;
-    const lo = reg.s.varOff.mask === 0n ? Number(BigInt.asIntN(64, reg.s.varOff.value)) + reg.off : Number(reg.s.smin) + reg.off;
-    live.readRange(reg.frameno, Math.max(lo, -512), 0);
-  }
 }

@@ -22,6 +22,25 @@ interface Case {
   file: string;
   prog: string;
   modes: InlineMode[];
+  /** Map entries to put in before each run (hash maps the program mostly reads). */
+  prefill?: (data: Uint8Array, rand: () => number) => Input['prefill'];
+}
+
+/** htab_lookup's `flows`: about half of the 32 keys the packet's lookups use, plus unrelated keys (same buckets' chains). */
+function flowKeys(data: Uint8Array, rand: () => number): Input['prefill'] {
+  const out: { map: string; key: Uint8Array; value: Uint8Array }[] = [];
+  const key = (hash: number, len: number, slot: number): Uint8Array => {
+    const k = new Uint8Array(8);
+    const v = new DataView(k.buffer);
+    v.setUint32(0, hash, true); // skb->hash (0 in the model's test runs)
+    v.setUint16(4, len & 0xffff, true);
+    v.setUint16(6, slot, true);
+    return k;
+  };
+  const value = (): Uint8Array => Uint8Array.from({ length: 8 }, () => Math.floor(rand() * 256));
+  for (let slot = 0; slot < 32; slot++) if (rand() < 0.5) out.push({ map: 'flows', key: key(0, data.length, slot), value: value() });
+  for (let i = 0; i < 16; i++) out.push({ map: 'flows', key: key(Math.floor(rand() * 2 ** 32), Math.floor(rand() * 1500), Math.floor(rand() * 32)), value: value() });
+  return out;
 }
 
 const cases: Case[] = [
@@ -30,13 +49,19 @@ const cases: Case[] = [
   { file: 'parse_slices.bpf.o', prog: 'tc_parse_slices', modes: ['isolated', 'non-isolated'] },
   { file: 'iter_num.bpf.o', prog: 'tc_iter_num', modes: ['isolated'] },
   { file: 'xdp_frags.bpf.o', prog: 'xdp_frags_slice', modes: ['isolated', 'non-isolated'] },
+  // bpf_map_lookup_elem on a hash map inlined as __htab_map_lookup_elem + the value offset (isolated mode)
+  { file: 'htab_lookup.bpf.o', prog: 'tc_htab_lookup', modes: ['isolated'], prefill: flowKeys },
 ];
 
-function inputs(seed: number, n: number, xdp: boolean): Input[] {
+function inputs(seed: number, n: number, xdp: boolean, prefill?: Case['prefill']): Input[] {
   const rand = prng(seed);
   const out: Input[] = [];
   for (let i = 0; i < n; i++) {
     const data = randomPacket(rand, 14, xdp ? 4000 : 1500);
+    if (prefill) {
+      out.push({ data, prefill: prefill(data, rand), ...(rand() < 0.5 && { linearLen: 14 + Math.floor(rand() * (data.length - 14 + 1)) }) });
+      continue;
+    }
     if (rand() < 0.4) {
       out.push({ data });
       continue;
@@ -68,7 +93,7 @@ describe('equivalence of inlined programs', () => {
         expect(r.reverified.error).toBeUndefined();
         let checked = 0;
         const seed = c.file.length * 7 + (dce ? 1 : 2) + (mode === 'isolated' ? 0 : 10);
-        for (const input of inputs(seed, RUNS, linked.progType === XDP)) {
+        for (const input of inputs(seed, RUNS, linked.progType === XDP, c.prefill)) {
           for (const e of ['interp', 'jit'] as const) {
             const a = runOnce(linked, linked.insns, input, e);
             const b = runOnce(linked, r.insns, input, e, r.ctxPcs);

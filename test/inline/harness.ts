@@ -13,6 +13,8 @@ export interface Input {
   /** Bytes kept in the linear area (skb) / the first buffer (xdp); the rest goes to fragments. */
   readonly linearLen?: number;
   readonly frags?: number[];
+  /** Entries put into the named maps before the run (e.g. hash maps a program only reads). */
+  readonly prefill?: readonly { map: string; key: Uint8Array; value: Uint8Array }[];
 }
 
 export interface Outcome {
@@ -27,6 +29,11 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 export function runOnce(linked: LinkedProgram, insns: readonly Insn[], input: Input, engine: 'interp' | 'jit', ctxPcs?: ReadonlySet<number>): Outcome {
   const kernel = new ModelKernel(new AddressSpace(), { seed: 1, clockNs: () => 0n });
   const maps = createMaps(kernel, linked.maps);
+  for (const e of input.prefill ?? []) {
+    const m = maps.find((x) => x.name === e.map);
+    if (!m) throw new Error(`prefill: the program has no map "${e.map}"`);
+    if (m.updateBytes(e.key, e.value) !== 0) throw new Error(`prefill: update of map "${e.map}" failed`);
+  }
   try {
     const r = testRun(insns, {
       progType: linked.progType,

@@ -10,6 +10,7 @@ import { isLdImm64Hi, jumpTarget, writesMask } from '../../isa/view.js';
 import { KfError } from '../../util/errors.js';
 import type { Env } from '../env.js';
 import { kfuncEnv } from '../kfunc/context.js';
+import { HELPER_BODIES } from './helper-bodies.js';
 import type { InlinedRegion, RegionInfo, SpillSlot } from './types.js';
 
 export interface InlinedEnv {
@@ -54,7 +55,10 @@ function analyse(env: Env, r: InlinedRegion, index: number): RegionInfo {
   const pre = `inlined ${r.kfunc} (${where})`;
   const meta = kfuncEnv(env).meta(r.btfId);
   if (!meta) throw new KfError(`inlined region of ${r.kfunc} [${r.start}, ${r.end}): kernel btf_id ${r.btfId} is not a function`);
-  if (meta.kind === 'internal') env.reject(`${pre}: ${meta.name} is a kernel internal, not a kfunc`);
+  const helper = r.helper === undefined ? undefined : HELPER_BODIES.get(r.helper);
+  if (r.helper !== undefined && (!helper || helper.body !== meta.name))
+    throw new KfError(`inlined region of ${r.kfunc} [${r.start}, ${r.end}): helper ${String(r.helper)} has no inlinable body named ${meta.name}`);
+  if (!helper && meta.kind === 'internal') env.reject(`${pre}: ${meta.name} is a kernel internal, not a kfunc`);
   if (isLdImm64Hi(insns, r.start)) throw new KfError(`inlined region of ${r.kfunc}: slot ${r.start} is the second half of an lddw`);
   if (r.end < insns.length && isLdImm64Hi(insns, r.end)) throw new KfError(`inlined region of ${r.kfunc}: slot ${r.end} is the second half of an lddw`);
   const spills: SpillSlot[] = [];
@@ -96,9 +100,11 @@ function analyse(env: Env, r: InlinedRegion, index: number): RegionInfo {
     kfunc: r.kfunc,
     btfId: r.btfId,
     meta,
+    nargs: helper ? helper.nargs : meta.args.length,
+    ...(helper?.dynptrArg !== undefined && { dynptrArg: helper.dynptrArg }),
     stackBase: r.stackBase ?? 0,
     first: insns[r.start],
-    call: mkInsn(Class.JMP | JmpOp.CALL, 0, 2, 0, r.btfId),
+    call: helper ? mkInsn(Class.JMP | JmpOp.CALL, 0, 0, 0, helper.helper) : mkInsn(Class.JMP | JmpOp.CALL, 0, 2, 0, r.btfId),
     spills,
     fills,
     clobbers,
@@ -121,7 +127,7 @@ export function prepareInlined(env: Env, list: readonly InlinedRegion[]): Inline
     insns[r.start] = r.call;
     const aux = env.aux[r.start];
     // the call reads its arguments (the body may ignore some, the call's checks do not)
-    for (let a = 1; a <= r.meta.args.length; a++) aux.liveRegs |= 1 << a;
+    for (let a = 1; a <= r.nargs; a++) aux.liveRegs |= 1 << a;
     // the program's path continues at `end`: a non-sequential step the jump history records
     if (r.end < env.aux.length) env.aux[r.end].jmpPoint = true;
   }

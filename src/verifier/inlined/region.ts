@@ -26,6 +26,8 @@ import type { VerifierState } from '../state/frame.js';
 import type { RegState } from '../state/reg.js';
 import { BPF_REG_SIZE, MAX_BPF_STACK, RegType, SlotType } from '../state/types.js';
 import { checkKfuncCall } from '../kfunc/call.js';
+import { checkHelperCall } from '../check/call.js';
+import { checkDynptrHelper, isDynptrHelper } from '../kfunc/helpers.js';
 import { kfuncEnv } from '../kfunc/context.js';
 import { checkInternalCall } from '../kfunc/instance.js';
 import { detachLineage, markScalarArgsPrecise } from './lineage.js';
@@ -78,6 +80,12 @@ function kernelValue(r: RegState): void {
 /** The stack objects (dynptrs, iterators) the call's arguments point to. */
 function objectsOf(env: Env, info: RegionInfo): StackObjRange[] {
   const out: StackObjRange[] = [];
+  if (info.call.src === 0) {
+    // a helper region: its dynptr argument (the body's prototype says `struct bpf_dynptr_kern *`)
+    const reg = info.dynptrArg === undefined ? undefined : env.regs[info.dynptrArg];
+    if (reg && reg.type === RegType.PTR_TO_STACK && tnumIsConst(reg.s.varOff)) out.push({ frameno: reg.frameno, lo: ptrOff(reg), hi: ptrOff(reg) + 16 });
+    return out;
+  }
   info.meta.args.forEach((a, i) => {
     const reg = env.regs[i + 1];
     if (reg.type !== RegType.PTR_TO_STACK || !tnumIsConst(reg.s.varOff)) return;
@@ -112,7 +120,7 @@ function pathContext(env: Env, info: RegionInfo, objects: StackObjRange[]): Regi
 /** Distills the region's copy of the state: kernel code sees scalars, stack objects and KERNEL_VALUEs. */
 function distill(st: VerifierState, info: RegionInfo, objects: readonly StackObjRange[]): void {
   const regs = st.frames[st.curframe].regs;
-  const nargs = info.meta.args.length;
+  const nargs = info.nargs;
   for (let r = 0; r <= 9; r++) {
     const reg = regs[r];
     if (reg.type === RegType.NOT_INIT) continue;
@@ -150,10 +158,14 @@ export function enterRegion(env: Env, info: RegionInfo, push: Push): number {
   distill(st, info, objects);
   // what the region does with its scalar arguments is explored for their
   // exact values: they must be precise on the program's path
-  markScalarArgsPrecise(env, info.meta.args.length);
+  markScalarArgsPrecise(env, info.nargs);
   // the call's semantics on the program's state; states an iterator's next
   // call queues continue at the region's end too
-  checkKfuncCall(env, info.call, (target) => push(target === info.start + 1 ? info.end : target));
+  const pushAfter = (target: number): VerifierState => push(target === info.start + 1 ? info.end : target);
+  if (info.call.src !== 0) checkKfuncCall(env, info.call, pushAfter);
+  // a helper region: check_helper_call() (r0 = PTR_TO_MAP_VALUE_OR_NULL with its id for a lookup, a scalar for 201/202)
+  else if (isDynptrHelper(info.call)) checkDynptrHelper(env, info.call);
+  else checkHelperCall(env, info.call, pushAfter);
   for (const r of info.clobbers) {
     markNotInit(env.regs[r]);
     env.scratch.reg(r);

@@ -19,6 +19,11 @@ export interface InlinedRegion {
    * fp-stackBase are rejected even where the caller's slots are empty.
    */
   readonly stackBase?: number;
+  /**
+   * The region stands for a call of this helper (src/verifier/inlined/helper-bodies.ts)
+   * instead of a kfunc; `btfId` is then the FUNC of its body in the model BTF.
+   */
+  readonly helper?: number;
 }
 
 /** A callee-saved register spilled at the region's head or filled at its tail. */
@@ -38,10 +43,14 @@ export interface RegionInfo {
   readonly kfunc: string;
   readonly btfId: number;
   readonly meta: KfuncMeta;
+  /** Argument registers r1..r`nargs` of the call it stands for. */
+  readonly nargs: number;
+  /** For a helper region: the argument register pointing to a dynptr, if any. */
+  readonly dynptrArg?: number;
   readonly stackBase: number;
   /** The region's real first instruction (its slot holds the call it stands for while verifying). */
   readonly first: Insn;
-  /** The call instruction the region stands for. */
+  /** The call instruction the region stands for (a kfunc call, or a helper call: src_reg 0). */
   readonly call: Insn;
   readonly spills: readonly SpillSlot[];
   readonly fills: readonly SpillSlot[];

@@ -6,6 +6,7 @@ import type { Btf } from '../../btf/btf.js';
 import { kfuncByName, KFUNCS } from '../../kernel/catalogue.js';
 import { modelLayout } from '../../kernel/layout.js';
 import { KfError } from '../../util/errors.js';
+import { isInlinableHelperCall } from '../inlined/helper-bodies.js';
 import type { Env } from '../env.js';
 import { metaFromBtf, metaFromDescriptor, type KfuncDescriptor, type KfuncMeta } from './proto.js';
 
@@ -101,7 +102,9 @@ export function attachKfuncEnv(env: Env, opts: KfuncOptions = {}, instances?: In
       if (!Number.isInteger(i.site) || i.site < 0 || i.site >= instances.progLen)
         throw new KfError(`instance of ${i.kfunc}: call site ${i.site} is outside the program (0..${instances.progLen - 1})`);
       const x = env.insns[i.site];
-      if (x.code !== 0x85 || x.src !== 2) throw new KfError(`instance of ${i.kfunc}: instruction ${i.site} is not a kfunc call`);
+      // kfunc calls, and helper calls whose helper has an inlinable body (src/verifier/inlined/helper-bodies.ts)
+      if (x.code !== 0x85 || (x.src !== 2 && !isInlinableHelperCall(x)))
+        throw new KfError(`instance of ${i.kfunc}: instruction ${i.site} is not a kfunc call nor a call of a helper with an inlinable body`);
       if (!Number.isInteger(i.start) || !Number.isInteger(i.len) || i.start < instances.progLen || i.len < 1 || i.start + i.len > n)
         throw new KfError(`instance of ${i.kfunc} at ${i.site}: body [${i.start}, ${i.start + i.len}) is outside the instance area [${instances.progLen}, ${n})`);
     }

@@ -17,6 +17,11 @@ import { KfError } from '../../util/errors.js';
 import type { InstanceDesc, KfuncEnv } from './context.js';
 import type { KfuncMeta } from './proto.js';
 import { detachLineage, markScalarArgsPrecise } from '../inlined/lineage.js';
+import { HELPER_BODIES } from '../inlined/helper-bodies.js';
+import type { Insn } from '../../isa/insn.js';
+import { kfuncEnv } from './context.js';
+import { dynptrReg, dynptrValidInit } from './dynptr.js';
+import { dynptrType } from './slots.js';
 
 export interface DistillInfo {
   /** Argument register → type of the dynptr it points to. */
@@ -56,11 +61,46 @@ function fakeFrame(types: number[]): FuncState {
 
 /** Pushes the state that enters `inst` from the current call site. */
 export function enterInstance(env: Env, meta: KfuncMeta, inst: InstanceDesc, d: DistillInfo, push: (target: number) => VerifierState): void {
+  enterInstanceArgs(env, meta.args.length, inst, d, push);
+}
+
+/**
+ * At a helper call with an instance (src/verifier/inlined/helper-bodies.ts,
+ * isolated mode): pushes the state entering the body, as enterInstance()
+ * does for a kfunc. The map pointer and the key (or buffer) pointers become
+ * KERNEL_VALUE, the dynptr argument points into the fake frame, scalars are
+ * copied and marked precise. The helper's own checks (check_helper_call())
+ * follow on the program's path and reject bad arguments.
+ */
+export function enterHelperInstance(env: Env, insn: Insn, push: (target: number) => VerifierState): void {
+  const kenv = kfuncEnv(env);
+  if (kenv.mode !== 'isolated' || kenv.inInstance(env.insnIdx)) return;
+  const inst = kenv.instanceAt.get(env.insnIdx);
+  const h = HELPER_BODIES.get(insn.imm);
+  if (!inst || !h || insn.src !== 0) return;
+  const where = `instance of ${inst.kfunc} at insn ${inst.site}`;
+  if (h.mapType !== undefined) {
+    const m = env.regs[1];
+    // the instance (and its value offset) was made for a map of this type: any other path invalidates it
+    if (m.type !== RegType.CONST_PTR_TO_MAP || !m.map || m.map.type !== h.mapType)
+      env.reject(`${where}: R1 type=${regTypeStr(m)} is not a map of type ${h.mapType}`);
+  }
+  const d: DistillInfo = { dynptrTypes: new Map() };
+  if (h.dynptrArg !== undefined) {
+    const reg = env.regs[h.dynptrArg];
+    // not a valid dynptr: check_helper_call() rejects the call right after
+    if ((reg.type !== RegType.PTR_TO_STACK && reg.type !== RegType.CONST_PTR_TO_DYNPTR) || !dynptrValidInit(env, reg)) return;
+    d.dynptrTypes.set(h.dynptrArg, dynptrType(dynptrReg(env, reg)));
+  }
+  enterInstanceArgs(env, h.nargs, inst, d, push);
+}
+
+function enterInstanceArgs(env: Env, nargs: number, inst: InstanceDesc, d: DistillInfo, push: (target: number) => VerifierState): void {
   const caller = env.regs;
   const dynRegs = [...d.dynptrTypes.keys()].sort((a, b) => a - b);
   const f0 = fakeFrame(dynRegs.map((r) => d.dynptrTypes.get(r)!));
   const f1 = newFrame(1, env.insnIdx, -1);
-  for (let r = 1; r <= meta.args.length; r++) {
+  for (let r = 1; r <= nargs; r++) {
     const src = caller[r];
     const dst = f1.regs[r];
     const k = dynRegs.indexOf(r);
@@ -83,7 +123,7 @@ export function enterInstance(env: Env, meta: KfuncMeta, inst: InstanceDesc, d: 
   const st = push(inst.start);
   // a lineage of its own; the program's path marks the scalar arguments precise (src/verifier/inlined/lineage.ts)
   detachLineage(st, inst.start);
-  markScalarArgsPrecise(env, meta.args.length);
+  markScalarArgsPrecise(env, nargs);
   st.frames = [f0, f1];
   st.curframe = 1;
   st.refs = [];
