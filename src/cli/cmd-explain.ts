@@ -2,6 +2,7 @@
 // Each kfunc call site's inlining decision and the reason for it.
 
 import pc from 'picocolors';
+import { findHelperSites } from '../inline/helper-sites.js';
 import { inlineProgram } from '../inline/pipeline.js';
 import { decide, type Decision, type InlinePolicy } from '../inline/profit.js';
 import { KfError } from '../util/errors.js';
@@ -25,7 +26,9 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   const lib = loadLibrary(args.get('kfuncs'));
   const { programs } = loadPrograms(path, args.get('prog'));
   for (const { prog, linked } of programs) {
-    if (linked.kfuncCalls.length === 0) {
+    // helper calls with inlinable bodies (hash-map lookups, bpf_dynptr_read/write) are sites too
+    const helperSites = findHelperSites(linked.insns, linked.maps, lib);
+    if (linked.kfuncCalls.length === 0 && helperSites.size === 0) {
       if (!args.has('json')) io.out(`${prog.name}: no kfunc calls`);
       else io.out(toJson({ prog: prog.name, sites: [] }));
       continue;
@@ -40,13 +43,16 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
       },
     });
     const inlinable = new Set(r.sites.map((s) => s.site));
-    const rows = linked.kfuncCalls.map((call) => {
+    const calls = [...linked.kfuncCalls.map((c) => ({ index: c.index, name: c.name })), ...[...helperSites].map(([index, h]) => ({ index, name: h.name }))].sort((a, b) => a.index - b.index);
+    const rows = calls.map((call) => {
       const s = r.sites.find((x) => x.site === call.index);
       const d = decisions.get(call.index);
       if (!inlinable.has(call.index) || !s) return { site: call.index, kfunc: call.name, inline: false, reason: 'no inlinable body in the library' };
+      const h = helperSites.get(s.site);
       return {
         site: s.site,
         kfunc: s.kfunc,
+        ...(h && { helper: h.helper, ...(h.map && { map: h.map.name, value_off: h.map.valueOff }) }),
         inline: s.inlined,
         reason: s.inlined ? d?.reason ?? 'inlined' : s.reason ?? '',
         insns_after_dce: s.insnsAfterDce,
@@ -61,7 +67,11 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
       continue;
     }
     io.out(`${prog.name}: policy ${policy}`);
-    for (const x of rows) io.out(`  insn ${x.site}: ${x.kfunc}: ${x.inline ? pc.green('inline') : pc.yellow('keep the call')}: ${x.reason}`);
+    for (const x of rows) {
+      const h = helperSites.get(x.site);
+      const what = h ? `helper ${h.helper} as ${x.kfunc}${h.map ? ` (map ${h.map.name}, value at +${h.map.valueOff})` : ''}` : x.kfunc;
+      io.out(`  insn ${x.site}: ${what}: ${x.inline ? pc.green('inline') : pc.yellow('keep the call')}: ${x.reason}`);
+    }
   }
   return 0;
 }

@@ -7,7 +7,7 @@ import { rewriteObject } from '../object/rewrite-object.js';
 import { objdumpLines } from '../isa/disasm-llvm.js';
 import type { Insn } from '../isa/insn.js';
 import { defaultKfuncLibrary, loadKfuncLibrary, type KfuncLibrary } from '../inline/library.js';
-import { inlineProgram, type InlineResult } from '../inline/pipeline.js';
+import { callIdOf, inlineProgram, type InlineResult } from '../inline/pipeline.js';
 import { modelBtfFromObject } from '../kernel/layout.js';
 import { modelObject } from '../kernel/model-blob.js';
 import { KfError } from '../util/errors.js';
@@ -62,7 +62,10 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
   if (dump !== undefined && dump !== 'xlated' && dump !== 'llvm') throw new KfError('--dump must be xlated or llvm');
   const output = args.get('output');
   const lib = loadLibrary(args.get('kfuncs'));
-  const { obj, programs } = loadPrograms(path, args.get('prog'));
+  const { obj, programs } = loadPrograms(path, args.get('prog'), (n) => {
+    const b = lib.bodies.get(n);
+    return b ? callIdOf(b) : undefined;
+  });
   if (output && programs.length !== 1) throw new KfError(`inline: -o writes one program; the object has ${programs.length} (choose one with --prog)`);
   let ok = true;
   for (const { prog, linked } of programs) {

@@ -27,12 +27,17 @@ export function modelKfuncIds(): ReadonlyMap<string, number> {
   return kfuncIdsCache;
 }
 
-export function loadPrograms(path: string, progName?: string): ObjectPrograms {
+/**
+ * Loads an object and links its programs against the model kernel; `extraKfunc`
+ * names kfuncs the model does not have (a test library's) by the id their
+ * calls should carry.
+ */
+export function loadPrograms(path: string, progName?: string, extraKfunc?: (name: string) => number | undefined): ObjectPrograms {
   const obj = withContext(path, () => loadObject(readInput(path), { objectName: objectName(path) }));
   const ids = modelKfuncIds();
   const programs = selectPrograms(obj, progName).map((prog) => ({
     prog,
-    linked: withContext(path, () => linkProgram(obj, prog, (n) => ids.get(n))),
+    linked: withContext(path, () => linkProgram(obj, prog, (n) => ids.get(n) ?? extraKfunc?.(n))),
   }));
   return { path, obj, programs };
 }

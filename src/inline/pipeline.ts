@@ -9,6 +9,8 @@
 import type { Insn } from '../isa/insn.js';
 import { Class, JmpOp, LD_IMM64 } from '../isa/opcode.js';
 import { KfError } from '../util/errors.js';
+import type { Btf } from '../btf/index.js';
+import type { KfuncOptions } from '../verifier/kfunc/context.js';
 import { findCtxAccesses } from '../kernel/ctx-track.js';
 import { verify, type VerifyProgram, type VerifyResult } from '../verifier/verify.js';
 import { findHelperSites, type HelperSiteBody } from './helper-sites.js';
@@ -30,6 +32,8 @@ export interface InlineOptions {
   readonly spill?: 'used' | 'live';
   /** Inline helper calls with inlinable bodies (hash-map lookups, bpf_dynptr_read/write; isolated mode; default true). */
   readonly helpers?: boolean;
+  /** Prototypes of kfuncs outside the model BTF (default: the library's own test kfuncs). */
+  readonly kfuncs?: KfuncOptions;
   /** Per-site decision; true inlines, a string is the reason not to. Default: inline everything. */
   readonly want?: (c: SiteCandidate) => true | string;
 }
@@ -70,11 +74,34 @@ export function subprogStarts(insns: readonly Insn[], end = insns.length): numbe
   return [...s].filter((v) => v >= 0 && v < end).sort((a, b) => a - b);
 }
 
-/** Bodies of a library by the BTF id a call to them carries. */
+/**
+ * Calls to kfuncs of the model kernel carry their model BTF id. Kfuncs that
+ * only a test library has (prototypes from the library's or the program's
+ * BTF) get ids above every model id: this base plus their id in that BTF.
+ */
+export const LIBRARY_KFUNC_BASE = 0x4000000;
+
+/** The call imm that names a library body. */
+export function callIdOf(b: KfuncBody): number {
+  return b.protoSource === 'kernel' ? b.btfId : LIBRARY_KFUNC_BASE + b.btfId;
+}
+
+/** Bodies of a library by the id a call to them carries. */
 export function bodiesById(lib: KfuncLibrary): Map<number, KfuncBody> {
   const m = new Map<number, KfuncBody>();
-  for (const b of lib.bodies.values()) m.set(b.btfId, b);
+  for (const b of lib.bodies.values()) m.set(callIdOf(b), b);
   return m;
+}
+
+/** What the verifier needs to check calls of a library's own (test) kfuncs. */
+export function libraryKfuncOptions(lib: KfuncLibrary, programBtf?: Btf): KfuncOptions | undefined {
+  const extra = [...lib.bodies.values()]
+    .filter((b) => b.protoSource !== 'kernel')
+    .flatMap((b) => {
+      const btf = b.protoSource === 'library' ? lib.btf : programBtf;
+      return btf ? [{ id: callIdOf(b), btf, btfId: b.btfId }] : [];
+    });
+  return extra.length ? { extra } : undefined;
 }
 
 export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: InlineOptions = {}): InlineResult {
@@ -85,9 +112,11 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
   // isolated mode only (the non-isolated entry is at kfunc calls)
   const helperSites = mode === 'isolated' && opts.helpers !== false ? findHelperSites(prog.insns, prog.maps, lib) : new Map<number, HelperSiteBody>();
   const w = makeInstances(prog.insns, (x) => (x.off === 0 ? byId.get(x.imm) : undefined), (_x, i) => helperSites.get(i));
+  const kfuncs = opts.kfuncs ?? libraryKfuncOptions(lib);
   const verifyOpts = {
     logLevel: opts.logLevel ?? 0,
     instances: { progLen: w.progLen, list: w.instances, mode },
+    ...(kfuncs && { kfuncs }),
   };
   const verified = verify({ ...prog, insns: w.insns }, verifyOpts as Parameters<typeof verify>[1]);
   if (!verified.accepted) {
@@ -115,7 +144,7 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
       const base = { start: r.map[s.site], end: r.map[s.site] + s.replacedBy, kfunc: s.kfunc, stackBase: callerDepth(s.site) };
       return h ? { ...base, btfId: h.btfId, helper: h.helper } : { ...base, btfId: prog.insns[s.site].imm };
     });
-  const reverifyOpts = { logLevel: opts.logLevel ?? 0, inlined };
+  const reverifyOpts = { logLevel: opts.logLevel ?? 0, inlined, ...(kfuncs && { kfuncs }) };
   const reverified = verify({ ...prog, insns: r.insns }, reverifyOpts as Parameters<typeof verify>[1]);
   const ctxPcs = new Set<number>();
   for (const pc of findCtxAccesses(prog.insns)) ctxPcs.add(r.map[pc]);

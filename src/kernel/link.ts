@@ -20,6 +20,28 @@ export interface LinkedMap {
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly initialValue?: Uint8Array;
+  /** Read-only to the program and frozen (.rodata, .kconfig): the verifier may read its values as constants. */
+  readonly rdonly?: boolean;
+}
+
+/** KERNEL_VERSION(6, 18, 0): the kernel the model models, as LINUX_KERNEL_VERSION reads it. */
+export const MODEL_KERNEL_VERSION = (6 << 16) + (18 << 8);
+
+const BPF_F_RDONLY_PROG = 1 << 7;
+
+/**
+ * The .kconfig map's contents, as libbpf fills them (bpf_object__resolve_externs()):
+ * LINUX_KERNEL_VERSION is the (model) kernel's version; the model has no
+ * other config, so every CONFIG_* reads as unset (0).
+ */
+function kconfigValue(obj: BpfObject, m: ObjMap, version: number): Uint8Array {
+  const v = new Uint8Array(m.valueSize);
+  if (m.initialValue) v.set(m.initialValue.subarray(0, m.valueSize));
+  for (const e of obj.externs) {
+    if (e.kind !== 'kconfig' || e.offset === undefined) continue;
+    if (e.name === 'LINUX_KERNEL_VERSION' && e.offset + 4 <= v.length) new DataView(v.buffer).setUint32(e.offset, version, true);
+  }
+  return v;
 }
 
 export interface LinkedProgram {
@@ -35,17 +57,27 @@ const PSEUDO_MAP_FD = 1;
 const PSEUDO_MAP_VALUE = 2;
 const PSEUDO_KFUNC_CALL = 2;
 
-export function linkProgram(obj: BpfObject, prog: BpfProgram, kfuncId: (name: string) => number | undefined): LinkedProgram {
+export function linkProgram(
+  obj: BpfObject,
+  prog: BpfProgram,
+  kfuncId: (name: string) => number | undefined,
+  opts: { kernelVersion?: number } = {},
+): LinkedProgram {
   const insns = prog.insns.slice();
-  const maps: LinkedMap[] = obj.maps.map((m: ObjMap, i) => ({
-    fd: i + 1,
-    name: m.name,
-    type: m.type,
-    keySize: m.keySize,
-    valueSize: m.valueSize,
-    maxEntries: m.maxEntries,
-    ...(m.initialValue && { initialValue: m.initialValue }),
-  }));
+  const maps: LinkedMap[] = obj.maps.map((m: ObjMap, i) => {
+    const init = m.kind === 'kconfig' ? kconfigValue(obj, m, opts.kernelVersion ?? MODEL_KERNEL_VERSION) : m.initialValue;
+    const rdonly = m.kind === 'kconfig' || (m.kind === 'data' && ((m.flags & BPF_F_RDONLY_PROG) !== 0 || m.section.startsWith('.rodata')));
+    return {
+      fd: i + 1,
+      name: m.name,
+      type: m.type,
+      keySize: m.keySize,
+      valueSize: m.valueSize,
+      maxEntries: m.maxEntries,
+      ...(init && { initialValue: init }),
+      ...(rdonly && { rdonly }),
+    };
+  });
   for (const r of prog.mapRefs) {
     const x = insns[r.index];
     const fd = r.map + 1;

@@ -64,7 +64,7 @@ function isStateVisited(env: Env, idx: number): boolean {
   let addNew = force;
   if (env.jmpsProcessed - env.prevJmpsProcessed >= 2 && env.insnProcessed - env.prevInsnProcessed >= 8) addNew = true;
   const head = env.explored[bucket(env, idx)];
-  stackLiveness(env).cleanLiveStates(idx, head.map((sl) => sl.state));
+  stackLiveness(env).cleanLiveStates(idx, head);
   let statesCnt = 0;
   for (let k = 0; k < head.length; k++) {
     const sl = head[k];

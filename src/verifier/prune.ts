@@ -56,6 +56,9 @@ function regsExact(o: RegState, c: RegState, ids: IdMap): boolean {
   );
 }
 
+/** range_within() && tnum_in(): every value of c is one of o's. */
+const within = (o: RegState, c: RegState): boolean => rangeWithin(o.s, c.s) && tnumIn(o.s.varOff, c.s.varOff);
+
 /** mirrors regsafe() */
 function regsafe(o: RegState, c: RegState, ids: IdMap, mode: EqMode): boolean {
   const exact = mode === 'exact';
@@ -64,17 +67,16 @@ function regsafe(o: RegState, c: RegState, ids: IdMap, mode: EqMode): boolean {
   }
   if (o.type !== c.type || o.flags !== c.flags) return false;
   if (exact) return regsExact(o, c, ids);
-  const within = (): boolean => rangeWithin(o.s, c.s) && tnumIn(o.s.varOff, c.s.varOff);
   switch (o.type) {
     case RegType.SCALAR_VALUE:
       if (!o.precise && mode === 'not_exact') return true;
-      return ids.checkScalar(o.id, c.id) && within();
+      return ids.checkScalar(o.id, c.id) && within(o, c);
     case RegType.KERNEL_VALUE:
       return true;
     case RegType.PTR_TO_MAP_KEY:
     case RegType.PTR_TO_MAP_VALUE:
     case RegType.PTR_TO_MEM:
-      return o.off === c.off && o.map === c.map && o.memSize === c.memSize && within() && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
+      return o.off === c.off && o.map === c.map && o.memSize === c.memSize && within(o, c) && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
     case RegType.PTR_TO_PACKET:
     case RegType.PTR_TO_PACKET_META:
       if (o.range < 0 || c.range < 0) {
@@ -82,7 +84,7 @@ function regsafe(o: RegState, c: RegState, ids: IdMap, mode: EqMode): boolean {
       } else if (o.range > c.range) return false;
       if (o.off !== c.off) return false;
       if (!ids.check(o.id, c.id)) return false;
-      return within();
+      return within(o, c);
     case RegType.PTR_TO_STACK:
       return regsExact(o, c, ids) && o.frameno === c.frameno;
     default:
@@ -92,10 +94,13 @@ function regsafe(o: RegState, c: RegState, ids: IdMap, mode: EqMode): boolean {
 
 const UNBOUND = regUnknown();
 
+const isSpillByte = (t: SlotType): boolean => t === SlotType.SPILL;
+const isMiscOrInvalid = (t: SlotType): boolean => t === SlotType.MISC || t === SlotType.INVALID;
+
 /** mirrors scalar_reg_for_stack() */
 function scalarForStack(s: StackSlot): RegState | null {
-  if (s.slotType.every((t) => t === SlotType.SPILL) && s.spilled.type === RegType.SCALAR_VALUE) return s.spilled;
-  if (s.slotType.every((t) => t === SlotType.MISC || t === SlotType.INVALID)) return UNBOUND;
+  if (s.slotType.every(isSpillByte) && s.spilled.type === RegType.SCALAR_VALUE) return s.spilled;
+  if (s.slotType.every(isMiscOrInvalid)) return UNBOUND;
   return null;
 }
 

@@ -141,3 +141,44 @@ describe('kfinline inline / explain', () => {
     for (const s of JSON.parse(n.out).sites) expect(s.inline).toBe(false);
   });
 });
+
+import { execFileSync } from 'node:child_process';
+const canLoad = (() => {
+  try {
+    execFileSync('bpftool', ['version'], { stdio: 'ignore' });
+    return process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+})();
+
+describe('kfinline inline with a test kfunc library', () => {
+  const LIB = join(__dirname, '../../kernel/build/test_kfuncs.o');
+  it('inlines kfuncs the model kernel does not have, from the library BTF', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kf-'));
+    const s = join(dir, 'p.s');
+    writeFileSync(s, 'f:\n  r6 = 3\n  r1 = 1\n  *(u64 *)(r10 - 128) = r1\n  r2 = 2\n  call kf_test_clobber\n  r0 += r6\n  r1 = 7\n  call kf_test_scalar\n  exit\n');
+    expect((await cli('asm', s, '-o', join(dir, 'p.o'), '--kfunc', 'kf_test_clobber', '--kfunc', 'kf_test_scalar')).code).toBe(0);
+    const r = await cli('inline', join(dir, 'p.o'), '--kfuncs', LIB, '--json', '-o', join(dir, 'out.o'));
+    const j = JSON.parse(r.out);
+    expect(j.sites.map((x: { inlined: boolean }) => x.inlined)).toEqual([true, true]);
+    expect(j.reverified.accepted).toBe(true);
+    // r1 = 7 folds kf_test_scalar to its default arm
+    expect(j.sites[1].insns_after_dce).toBe(2);
+  });
+  it.skipIf(!canLoad)(`the object written with -o loads into the running kernel${canLoad ? '' : ' (skipped: needs bpftool and root)'}`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kf-'));
+    const s = join(dir, 'p.s');
+    writeFileSync(s, 'f:\n  r6 = 3\n  r1 = 1\n  *(u64 *)(r10 - 128) = r1\n  r2 = 2\n  call kf_test_clobber\n  r0 += r6\n  exit\n');
+    await cli('asm', s, '-o', join(dir, 'p.o'), '--kfunc', 'kf_test_clobber');
+    await cli('inline', join(dir, 'p.o'), '--kfuncs', LIB, '-o', join(dir, 'out.o'));
+    const pin = `/sys/fs/bpf/kf_cli_${process.pid}`;
+    try {
+      execFileSync('bpftool', ['prog', 'load', join(dir, 'out.o'), pin], { stdio: 'pipe' });
+      const x = execFileSync('bpftool', ['prog', 'dump', 'xlated', 'pinned', pin], { encoding: 'utf8' });
+      expect(x).toContain('*(u64 *)(r10 -136) = r6');
+    } finally {
+      execFileSync('rm', ['-f', pin]);
+    }
+  });
+});

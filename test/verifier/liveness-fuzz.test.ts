@@ -94,10 +94,8 @@ function genProgram(r: Rng, call: boolean): Insn[] {
   if (!call) return [...main, ...EXIT()];
   main.push(insn(0xbf, 1, 10, 0, 0), insn(0x07, 1, 0, 0, -8 * (1 + r.int(4))));
   const after = [...genBody(r, false), ...EXIT()];
-  const callAt = main.length;
   main.push(insn(0x85, 0, 1, 0, after.length)); // call the subprogram right after main's exit
   const sub = [insn(0xbf, 6, 1, 0, 0), ...PROLOGUE(), ...genBody(r, true), ...EXIT()];
-  void callAt;
   return [...main, ...after, ...sub];
 }
 

@@ -35,7 +35,7 @@ describe('precision tracking against the kernel', () => {
         const kp = oracle.parseLogStats(k.log).processed ?? 0;
         rows.push(`${f}/${p.name}: ours ${r.processed} kernel ${kp}`);
         expect(r.accepted, `${p.name}: ${r.error}`).toBe(k.accepted);
-        expect(Math.abs(r.processed - kp), `${p.name}: ours ${r.processed} kernel ${kp}`).toBeLessThanOrEqual(Math.ceil(0.1 * kp) + 2);
+        expect(Math.abs(r.processed - kp), `${p.name}: ours ${r.processed} kernel ${kp}`).toBeLessThanOrEqual(0.1 * kp);
         n++;
       }
     }

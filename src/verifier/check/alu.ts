@@ -2,7 +2,7 @@
 // adjust_ptr_min_max_vals() and adjust_scalar_min_max_vals().
 import type { Insn } from '../../isa/insn.js';
 import type { Env } from '../env.js';
-import { boundsSync, scalarAlu, scalarConst, scalarConst32, scalarEndian, scalarMovsx, scalarUnknown, type AluOp, type Scalar } from '../num/scalar.js';
+import { boundsSync, scalarAlu, scalarConst, scalarConstImm, scalarConst32, scalarEndian, scalarMovsx, scalarUnknown, type AluOp, type Scalar } from '../num/scalar.js';
 import { tnumAdd, tnumIsConst, tnumStr, tnumSub } from '../num/tnum.js';
 import { S64_MAX, S64_MIN, U64_MAX } from '../num/u64.js';
 import { isPktPointer, regTypeStr, type RegState } from '../state/reg.js';
@@ -141,9 +141,10 @@ function checkMov(env: Env, insn: Insn, is64: boolean, srcX: boolean): void {
 function adjustRegMinMax(env: Env, insn: Insn, is64: boolean, srcX: boolean, op: number): void {
   const regs = env.regs;
   const dst = regs[insn.dst];
-  let src: RegState;
+  let srcS: Scalar;
   if (srcX) {
-    src = regs[insn.src];
+    const src = regs[insn.src];
+    srcS = src.s;
     if (src.type === RegType.KERNEL_VALUE || dst.type === RegType.KERNEL_VALUE) {
       markUnknown(dst);
       dst.type = RegType.KERNEL_VALUE;
@@ -171,15 +172,15 @@ function adjustRegMinMax(env: Env, insn: Insn, is64: boolean, srcX: boolean, op:
     if (dst.precise) markChainPrecision(env, insn.src);
   } else {
     if (dst.type === RegType.KERNEL_VALUE) return;
-    src = { ...dst, type: RegType.SCALAR_VALUE, s: scalarConst(BigInt(insn.imm)), id: 0 };
+    srcS = scalarConstImm(insn.imm);
     if (dst.type !== RegType.SCALAR_VALUE) {
-      adjustPtr(env, insn, is64, op, dst, src, false);
+      adjustPtr(env, insn, is64, op, dst, { ...dst, type: RegType.SCALAR_VALUE, s: srcS, id: 0 }, false);
       return;
     }
   }
   let aop = OPS[op];
   if (insn.off === 1) aop = op === 0x30 ? 'sdiv' : 'smod';
-  const s = scalarAlu(aop, is64, dst.s, src.s);
+  const s = scalarAlu(aop, is64, dst.s, srcS);
   dst.s = s;
   // A new value: linked scalar ids no longer describe it.
   dst.id = 0;

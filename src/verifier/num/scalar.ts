@@ -119,6 +119,17 @@ export function scalarConst(v: bigint): Scalar {
   return { varOff: tnumConst(u), smin: s, smax: s, umin: u, umax: u, s32min: l32s, s32max: l32s, u32min: l32u, u32max: l32u };
 }
 
+// Scalars are immutable: the constants of small immediates are shared.
+const IMM_CACHE: (Scalar | undefined)[] = [];
+const IMM_BIAS = 1024;
+
+/** scalarConst(BigInt(imm)) for an instruction immediate (sign-extended), shared for small values. */
+export function scalarConstImm(imm: number): Scalar {
+  const k = imm + IMM_BIAS;
+  if (k >= 0 && k < 2 * IMM_BIAS && Number.isInteger(imm)) return (IMM_CACHE[k] ??= scalarConst(BigInt(imm)));
+  return scalarConst(BigInt(imm));
+}
+
 /** A 32-bit constant zero-extended to 64 bits (what `w0 = imm` produces). */
 export function scalarConst32(v: number | bigint): Scalar {
   return scalarConst(BigInt.asUintN(32, BigInt(v)));

@@ -331,10 +331,11 @@ export class StackLiveness {
   }
 
   /** mirrors clean_live_states(): clean the complete checkpoints at `idx` with the current call sites. */
-  cleanLiveStates(idx: number, states: readonly VerifierState[]): void {
+  cleanLiveStates(idx: number, list: readonly { readonly state: VerifierState }[]): void {
     if (this.incomplete || this.broken) return;
     const cur = this.env.cur;
-    for (const st of states) {
+    for (let k = 0; k < list.length; k++) {
+      const st = list[k].state;
       if (st.branches || st.insnIdx !== idx || this.cleaned.has(st)) continue;
       if (st.curframe !== cur.curframe) continue;
       let same = true;
