@@ -3,8 +3,10 @@
  * Linear data lives in [head, head + end); skb->data points into it and the
  * first skb_headlen() = len - data_len bytes of the packet are there. The rest
  * (data_len bytes) sits in page fragments listed in the skb_shared_info at
- * head + end, as in the kernel (NET_SKBUFF_DATA_USES_OFFSET: tail and end are
- * offsets from head).
+ * skb->end, as in the kernel. sk_buff_data_t is a pointer here (a kernel
+ * without NET_SKBUFF_DATA_USES_OFFSET): tail and end point into the head, so
+ * ctx conversion reaches skb_shinfo() with one load (bpf_convert_shinfo_access()
+ * without BPF_REG_AX, which the engines do not have).
  */
 #ifndef KFINLINE_MODEL_SKBUFF_H
 #define KFINLINE_MODEL_SKBUFF_H
@@ -92,15 +94,17 @@ struct sk_buff {
 	__u16 mac_header;
 	__u16 network_header;
 	__u16 transport_header;
-	unsigned int tail; /* offset from head */
-	unsigned int end;  /* offset from head: skb_shinfo() sits there */
+	unsigned char *end; /* sk_buff_data_t: skb_shinfo() sits there */
 	unsigned char *head;
 	unsigned char *data;
 	unsigned int truesize;
 	int users;
+	/* sk_buff_data_t; last so that the offsets the inlinable kfunc bodies were
+	 * compiled against (src/inline/library-blob.ts) stay put */
+	unsigned char *tail;
 };
 
-#define skb_shinfo(skb) ((struct skb_shared_info *)((skb)->head + (skb)->end))
+#define skb_shinfo(skb) ((struct skb_shared_info *)((skb)->end))
 
 static inline unsigned int skb_headlen(const struct sk_buff *skb)
 {

@@ -38,13 +38,7 @@ export const SUITE: readonly SuiteEntry[] = [
   { file: 'dynptr_slice.bpf.o', prog: 'dynptr_slice_bench', what: 'the RFC benchmark: 100 bpf_dynptr_slice', data: 1000 },
   { file: 'dynptr_skb.bpf.o', prog: 'tc_dynptr_parse', what: 'header parsing with slices', data: 128 },
   { file: 'parse_slices.bpf.o', prog: 'tc_parse_slices', what: 'header parsing with slices', data: 128 },
-  {
-    file: 'iter_num.bpf.o',
-    prog: 'tc_iter_num',
-    what: 'a bpf_iter_num loop',
-    data: 64,
-    skip: { 'non-isolated': 'iterator loop states do not converge in non-isolated mode (not yet)' },
-  },
+  { file: 'iter_num.bpf.o', prog: 'tc_iter_num', what: 'a bpf_iter_num loop', data: 64 },
   { file: 'htab_lookup.bpf.o', prog: 'tc_htab_lookup', what: 'hash-map lookups', data: 64 },
   { file: 'xdp_frags.bpf.o', prog: 'xdp_frags_slice', what: 'XDP with fragments', data: 3000, linear: 1000, frags: [2000] },
 ];

@@ -8,7 +8,7 @@ import type { KernelRuntime } from './runtime.js';
 import type { StructLayouts } from './layout.js';
 import { bpfMapDeleteElem, bpfMapLookupElem, bpfMapUpdateElem } from './helpers/maps.js';
 import { bpfGetPrandomU32, bpfKtimeGetNs, bpfLoop, bpfTracePrintk } from './helpers/misc.js';
-import { bpfSkbLoadBytes, bpfXdpAdjustHead } from './helpers/packet.js';
+import { bpfGetCgroupClassid, bpfSkbLoadBytes, bpfSkbVlanPush, bpfXdpAdjustHead } from './helpers/packet.js';
 import {
   bpfDynptrAdjust, bpfDynptrFromSkb, bpfDynptrFromXdp, bpfDynptrIsNull, bpfDynptrIsRdonly, bpfDynptrRead,
   bpfDynptrSize, bpfDynptrSlice, bpfDynptrSliceRdwr, bpfDynptrWrite,
@@ -52,7 +52,8 @@ export interface HelperProto {
   readonly impl: (rt: KernelRuntime) => NativeFn;
 }
 
-const SKB_TYPES = [1, 3, 8];
+const SKB_TYPES = [1, 3, 4, 8];
+const TC_TYPES = [3, 4];
 const XDP_TYPES = [6];
 
 export const HELPERS: readonly HelperProto[] = [
@@ -62,6 +63,8 @@ export const HELPERS: readonly HelperProto[] = [
   { id: 5, name: 'bpf_ktime_get_ns', ret: 'RET_INTEGER', args: [], gplOnly: false, pktAccess: false, impl: bpfKtimeGetNs },
   { id: 6, name: 'bpf_trace_printk', ret: 'RET_INTEGER', args: ['ARG_PTR_TO_MEM | MEM_RDONLY', 'ARG_CONST_SIZE'], gplOnly: true, pktAccess: false, impl: bpfTracePrintk },
   { id: 7, name: 'bpf_get_prandom_u32', ret: 'RET_INTEGER', args: [], gplOnly: false, pktAccess: false, impl: bpfGetPrandomU32 },
+  { id: 17, name: 'bpf_get_cgroup_classid', ret: 'RET_INTEGER', args: ['ARG_PTR_TO_CTX'], gplOnly: false, pktAccess: false, progTypes: TC_TYPES, impl: bpfGetCgroupClassid },
+  { id: 18, name: 'bpf_skb_vlan_push', ret: 'RET_INTEGER', args: ['ARG_PTR_TO_CTX', 'ARG_ANYTHING', 'ARG_ANYTHING'], gplOnly: false, pktAccess: false, progTypes: TC_TYPES, changesPktData: true, impl: bpfSkbVlanPush },
   { id: 26, name: 'bpf_skb_load_bytes', ret: 'RET_INTEGER', args: ['ARG_PTR_TO_CTX', 'ARG_ANYTHING', 'ARG_PTR_TO_UNINIT_MEM', 'ARG_CONST_SIZE'], gplOnly: false, pktAccess: false, progTypes: SKB_TYPES, impl: bpfSkbLoadBytes },
   { id: 44, name: 'bpf_xdp_adjust_head', ret: 'RET_INTEGER', args: ['ARG_PTR_TO_CTX', 'ARG_ANYTHING'], gplOnly: false, pktAccess: false, progTypes: XDP_TYPES, changesPktData: true, impl: bpfXdpAdjustHead },
   { id: 181, name: 'bpf_loop', ret: 'RET_INTEGER', args: ['ARG_ANYTHING', 'ARG_PTR_TO_FUNC', 'ARG_PTR_TO_STACK_OR_NULL', 'ARG_ANYTHING'], gplOnly: false, pktAccess: false, impl: bpfLoop },

@@ -8,6 +8,7 @@ import { modelLayout } from './layout.js';
 
 export const BPF_PROG_TYPE_SOCKET_FILTER = 1;
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
+export const BPF_PROG_TYPE_SCHED_ACT = 4;
 export const BPF_PROG_TYPE_XDP = 6;
 export const BPF_PROG_TYPE_CGROUP_SKB = 8;
 
@@ -133,6 +134,7 @@ export function ctxAccess(progType: number, off: number, size: number, write: bo
       if (write && f !== 'cb') return no(f, 'socket filters may only write cb[]');
       return skbValid(u.skb, u.skbSize, off, size, write);
     case BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE_SCHED_ACT: // tc_cls_act_verifier_ops serve both
       if (write && !range(TC_WRITABLE, f)) return no(f, 'not writable from tc');
       if (range(SOCK_FIELDS, f)) return no(f, 'socket fields not accessible from tc');
       return skbValid(u.skb, u.skbSize, off, size, write);

@@ -95,8 +95,8 @@ export function buildSkb(rt: KernelRuntime, data: Uint8Array, o: SkbOptions): Bu
   const S = L.skb;
   st(mem, skb + S.dev, 8, dev.base);
   st(mem, skb + S.head, 8, head.base);
-  st(mem, skb + S.end, 4, end);
-  st(mem, skb + S.tail, 4, SKB_HEADROOM + linear);
+  st(mem, skb + S.end, 8, head.base + end);
+  st(mem, skb + S.tail, 8, head.base + SKB_HEADROOM + linear);
   const pull = o.l2 ? 0 : ETH_HLEN; // eth_type_trans() pulls the MAC header; tc pushes it back
   st(mem, skb + S.data, 8, head.base + SKB_HEADROOM + pull);
   st(mem, skb + S.len, 4, data.length - pull);

@@ -46,6 +46,10 @@ function convertSkb(L: ModelLayout, field: string, fieldOff: number, off: number
       if (write) return { insns: [jmpk(JmpOp.JGE, src, NO_QUEUE_MAPPING, 1), stx(2, dst, src, S.queue_mapping)], targetSize: 2 };
       return rw(2, S.queue_mapping);
     case 'tc_classid': return rw(2, cb + L.qdiscCb.tc_classid);
+    // bpf_convert_shinfo_access(): skb->end is a pointer in the model, so no BPF_REG_AX is needed
+    case 'gso_segs': return { insns: [ldx(8, dst, src, S.end), ldx(2, dst, dst, L.shinfo.gso_segs)], targetSize: 2 };
+    case 'gso_size': return { insns: [ldx(8, dst, src, S.end), ldx(2, dst, dst, L.shinfo.gso_size)], targetSize: 2 };
+    case 'wire_len': return rw(4, cb + L.qdiscCb.pkt_len); // qdisc_skb_cb(skb)->pkt_len
     case 'cb': {
       const o = cb + L.qdiscCb.data + (off - fieldOff);
       return { insns: [write ? stx(size, dst, src, o) : ldx(size, dst, src, o)], targetSize: size };

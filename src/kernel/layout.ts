@@ -80,9 +80,9 @@ export interface ModelLayout {
     priority: number; skb_iif: number; hash: number; mark: number; napi_id: number; tstamp: number;
     tail: number; end: number; head: number; data: number; truesize: number;
   };
-  readonly shinfo: { size: number; nr_frags: number; xdp_frags_size: number; frags: number; maxFrags: number };
+  readonly shinfo: { size: number; nr_frags: number; gso_size: number; gso_segs: number; xdp_frags_size: number; frags: number; maxFrags: number };
   readonly frag: { size: number; page: number; len: number; offset: number };
-  readonly qdiscCb: { tc_classid: number; data: number; dataLen: number };
+  readonly qdiscCb: { pkt_len: number; tc_classid: number; data: number; dataLen: number };
   /** struct bpf_skb_data_end, which lives in skb->cb. */
   readonly skbDataEnd: { data_meta: number; data_end: number };
   readonly dev: { size: number; ifindex: number };
@@ -122,11 +122,12 @@ export function buildLayout(btf: Btf): ModelLayout {
     },
     shinfo: {
       size: s.sizeof('skb_shared_info'), nr_frags: o('skb_shared_info', 'nr_frags'),
+      gso_size: o('skb_shared_info', 'gso_size'), gso_segs: o('skb_shared_info', 'gso_segs'),
       xdp_frags_size: o('skb_shared_info', 'xdp_frags_size'), frags: o('skb_shared_info', 'frags'),
       maxFrags: arr('skb_shared_info', 'frags'),
     },
     frag: { size: s.sizeof('skb_frag'), page: o('skb_frag', 'page'), len: o('skb_frag', 'len'), offset: o('skb_frag', 'offset') },
-    qdiscCb: { tc_classid: o('qdisc_skb_cb', 'tc_classid'), data: o('qdisc_skb_cb', 'data'), dataLen: arr('qdisc_skb_cb', 'data') },
+    qdiscCb: { pkt_len: o('qdisc_skb_cb', 'pkt_len'), tc_classid: o('qdisc_skb_cb', 'tc_classid'), data: o('qdisc_skb_cb', 'data'), dataLen: arr('qdisc_skb_cb', 'data') },
     skbDataEnd: { data_meta: o('bpf_skb_data_end', 'data_meta'), data_end: o('bpf_skb_data_end', 'data_end') },
     dev: { size: s.sizeof('net_device'), ifindex: o('net_device', 'ifindex') },
     xdp: {

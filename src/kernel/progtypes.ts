@@ -3,13 +3,13 @@
 
 import { KfError } from '../util/errors.js';
 import {
-  BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP,
+  BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_SCHED_ACT, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP,
 } from './ctx-access.js';
 
 export { ctxAccess, type CtxAccessResult, type CtxRegType } from './ctx-access.js';
 export { convertCtxAccesses, convertCtxInsn, type ConvertedProgram } from './ctx-convert.js';
 export { findCtxAccesses } from './ctx-track.js';
-export { BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP };
+export { BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_SCHED_ACT, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP };
 
 export interface ProgTypeInfo {
   readonly id: number;
@@ -30,13 +30,14 @@ export interface ProgTypeInfo {
 export const PROG_TYPES: readonly ProgTypeInfo[] = [
   { id: BPF_PROG_TYPE_SOCKET_FILTER, name: 'socket_filter', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: false, pktWrite: false, sections: ['socket'] },
   { id: BPF_PROG_TYPE_SCHED_CLS, name: 'sched_cls', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: true, pktWrite: true, sections: ['tc', 'classifier', 'tcx/ingress', 'tcx/egress'] },
+  { id: BPF_PROG_TYPE_SCHED_ACT, name: 'sched_act', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: true, pktWrite: true, sections: ['action'] },
   { id: BPF_PROG_TYPE_XDP, name: 'xdp', kernelCtx: 'xdp_buff', uapiCtx: 'xdp_md', l2: true, pktWrite: true, sections: ['xdp', 'xdp.frags'] },
   { id: BPF_PROG_TYPE_CGROUP_SKB, name: 'cgroup_skb', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: false, pktWrite: false, sections: ['cgroup_skb/ingress', 'cgroup_skb/egress'] },
 ];
 
 export function progType(id: number): ProgTypeInfo {
   const t = PROG_TYPES.find((p) => p.id === id);
-  if (!t) throw new KfError(`program type ${id} is not modelled (socket_filter 1, sched_cls 3, xdp 6, cgroup_skb 8)`);
+  if (!t) throw new KfError(`program type ${id} is not modelled (socket_filter 1, sched_cls 3, sched_act 4, xdp 6, cgroup_skb 8)`);
   return t;
 }
 
@@ -44,3 +45,15 @@ export function progType(id: number): ProgTypeInfo {
 export function progTypeOfSection(sec: string): ProgTypeInfo | undefined {
   return PROG_TYPES.find((p) => p.sections.some((s) => sec === s || sec.startsWith(s + '/')));
 }
+
+/**
+ * Program types whose bpf_prog_ops have no .test_run: bpf_prog_test_run()
+ * (kernel/bpf/syscall.c) refuses them with -ENOTSUPP before the program runs.
+ */
+export const NO_TEST_RUN: ReadonlyMap<number, string> = new Map([
+  [2, 'kprobe'], [5, 'tracepoint'], [7, 'perf_event'], [9, 'cgroup_sock'], [13, 'sock_ops'], [14, 'sk_skb'],
+  [15, 'cgroup_device'], [16, 'sk_msg'],
+]);
+
+/** errno of the refusal (ENOTSUPP, include/linux/errno.h) */
+export const ENOTSUPP = 524;

@@ -33,9 +33,9 @@ export class SkbOps {
   data(skb: number): number {
     return ldPtr(this.mem, skb + this.L.skb.data);
   }
-  /** skb_shinfo(): head + end. */
+  /** skb_shinfo(): skb->end (sk_buff_data_t is a pointer in the model). */
   shinfo(skb: number): number {
-    return ldPtr(this.mem, skb + this.L.skb.head) + ld(this.mem, skb + this.L.skb.end, 4);
+    return ldPtr(this.mem, skb + this.L.skb.end);
   }
   frags(skb: number): SkbFrag[] {
     return readFrags(this.mem, this.L, this.shinfo(skb));
@@ -109,8 +109,8 @@ export class SkbOps {
   pullTail(skb: number, delta: number): boolean {
     const { mem, L } = this;
     const head = ldPtr(mem, skb + L.skb.head);
-    const tail = ld(mem, skb + L.skb.tail, 4);
-    const end = ld(mem, skb + L.skb.end, 4);
+    const tail = ldPtr(mem, skb + L.skb.tail) - head;
+    const end = ldPtr(mem, skb + L.skb.end) - head;
     if (tail + delta > end) return false;
     const off = this.headlen(skb);
     if (this.copyBits(skb, off, head + tail, delta) < 0) return false;
@@ -138,7 +138,7 @@ export class SkbOps {
       st(mem, fa + L.frag.len, 4, f.size);
     });
     st(mem, sh + L.shinfo.nr_frags, 1, keep.length);
-    st(mem, skb + L.skb.tail, 4, tail + delta);
+    st(mem, skb + L.skb.tail, 8, head + tail + delta);
     st(mem, skb + L.skb.data_len, 4, this.dataLen(skb) - delta);
     return true;
   }

@@ -13,6 +13,7 @@ import type { Env } from './env.js';
 import type { HistEntry, LinkedReg, VerifierState } from './state/frame.js';
 import type { RegState } from './state/reg.js';
 import { BPF_REG_SIZE, MAX_CALL_FRAMES, RegType, SlotType } from './state/types.js';
+import { niLeavesBodyAt } from './inlined/ni-backtrack.js';
 
 /** mirrors INSN_F_STACK_ACCESS and the frameno/spi packing of insn_stack_access_flags(). */
 export const INSN_F_STACK_ACCESS = 1 << 9;
@@ -160,6 +161,18 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
     bt.clearSlot(sf, spi);
     if (cls === 3) bt.setReg(fr, sreg);
   } else if (cls === 5 || cls === 6) {
+    if (op === 0x80 && insn.src === 2 && fr > 0 && niLeavesBodyAt(env, idx, subseq)) {
+      // leaving a non-isolated kfunc body (src/verifier/inlined/ni-backtrack.ts): its r1..r5 were the caller's
+      if (bt.regs[fr] & ~REGMASK_ARGS || bt.stack[fr]) return ENOTSUPP;
+      for (let i = 1; i <= 5; i++) {
+        if (bt.isReg(fr, i)) {
+          bt.clearReg(fr, i);
+          bt.setReg(fr - 1, i);
+        }
+      }
+      bt.frame--;
+      return 0;
+    }
     if (op === 0x80 && insn.src === 1) {
       // static subprogram call: we are leaving the callee
       if (bt.regs[fr] & ~REGMASK_ARGS || bt.stack[fr]) return ENOTSUPP;

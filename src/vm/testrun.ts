@@ -10,7 +10,7 @@ import { convertCtxAccesses } from '../kernel/ctx-convert.js';
 import { findCtxAccesses } from '../kernel/ctx-track.js';
 import { ld, ldPtr, st } from '../kernel/mem.js';
 import { ModelKernel } from '../kernel/model.js';
-import { progType as progTypeInfo } from '../kernel/progtypes.js';
+import { ENOTSUPP, NO_TEST_RUN, progType as progTypeInfo } from '../kernel/progtypes.js';
 import type { MapSpec } from '../kernel/maps.js';
 import type { Engine, Executable } from './env.js';
 import type { BpfKfuncMap } from './bodies.js';
@@ -73,6 +73,9 @@ export interface TestRunResult {
 }
 
 export function testRun(prog: readonly Insn[], o: TestRunOptions): TestRunResult {
+  // bpf_prog_test_run(): `if (!prog->aux->ops->test_run) return -ENOTSUPP;`
+  const noRun = NO_TEST_RUN.get(o.progType);
+  if (noRun) throw new KfError(`test run: program type ${noRun} (${o.progType}) has no test_run (bpf_prog_test_run() fails with -ENOTSUPP ${ENOTSUPP})`);
   const pt = progTypeInfo(o.progType);
   const repeat = o.repeat ?? 1;
   if (!Number.isInteger(repeat) || repeat < 1) throw new KfError(`test run: repeat must be a positive integer, not ${repeat}`);
@@ -121,6 +124,7 @@ export function testRun(prog: readonly Insn[], o: TestRunOptions): TestRunResult
 }
 
 // ---- ctx_in / ctx_out (convert___skb_to_skb(), convert_skb_to___skb(), xdp_convert_md_to_buff()) ----
+// (without ctx_in the kernel skips convert___skb_to_skb(): cb, wire_len stay 0)
 
 function uoff(k: ModelKernel, st: string, f: string): number {
   return k.rt.L.structs.off(st, f);
@@ -151,7 +155,22 @@ function applySkbCtxIn(k: ModelKernel, skb: number, ctxIn?: Uint8Array): void {
   if (u32('ifindex')) st(mem, ldPtr(mem, skb + L.skb.dev) + L.dev.ifindex, 4, u32('ifindex'));
   mem.write(skb + L.skb.cb + L.qdiscCb.data, b.subarray(uoff(k, '__sk_buff', 'cb'), uoff(k, '__sk_buff', 'cb') + L.qdiscCb.dataLen));
   st(mem, skb + L.skb.tstamp, 8, dv.getBigUint64(uoff(k, '__sk_buff', 'tstamp'), true));
+  // wire_len: 0 means skb->len; else at least skb->len and at most GSO_LEGACY_MAX_SIZE
+  const len = ld(mem, skb + L.skb.len, 4);
+  const wire = u32('wire_len');
+  if (wire && (wire < len || wire > GSO_LEGACY_MAX_SIZE)) throw new KfError(`test run: ctx_in wire_len ${wire} outside [${len}, ${GSO_LEGACY_MAX_SIZE}] (-EINVAL)`);
+  st(mem, skb + L.skb.cb + L.qdiscCb.pkt_len, 4, wire || len);
+  const segs = u32('gso_segs');
+  if (segs > GSO_MAX_SEGS) throw new KfError(`test run: ctx_in gso_segs ${segs} above ${GSO_MAX_SEGS} (-EINVAL)`);
+  const sh = k.rt.skb.shinfo(skb);
+  st(mem, sh + L.shinfo.gso_segs, 2, segs);
+  st(mem, sh + L.shinfo.gso_size, 2, u32('gso_size') & 0xffff);
+  if (dv.getBigUint64(uoff(k, '__sk_buff', 'hwtstamp'), true)) throw new KfError('test run: ctx_in hwtstamp (skb_shinfo(skb)->hwtstamps) is not modelled');
 }
+
+const GSO_MAX_SEGS = 65535;
+
+const GSO_LEGACY_MAX_SIZE = 65536;
 
 function skbCtxOut(k: ModelKernel, skb: number): Uint8Array {
   const { L, mem } = k.rt;
@@ -165,6 +184,10 @@ function skbCtxOut(k: ModelKernel, skb: number): Uint8Array {
   put('ifindex', ld(mem, ldPtr(mem, skb + L.skb.dev) + L.dev.ifindex, 4));
   put('tc_index', ld(mem, skb + L.skb.tc_index, 2));
   put('tc_classid', ld(mem, skb + L.skb.cb + L.qdiscCb.tc_classid, 2));
+  put('wire_len', ld(mem, skb + L.skb.cb + L.qdiscCb.pkt_len, 4));
+  const sh = k.rt.skb.shinfo(skb);
+  put('gso_segs', ld(mem, sh + L.shinfo.gso_segs, 2));
+  put('gso_size', ld(mem, sh + L.shinfo.gso_size, 2));
   b.set(mem.read(skb + L.skb.cb + L.qdiscCb.data, L.qdiscCb.dataLen), uoff(k, '__sk_buff', 'cb'));
   dv.setBigUint64(uoff(k, '__sk_buff', 'tstamp'), mem.load(skb + L.skb.tstamp, 8), true);
   return b;

@@ -47,7 +47,7 @@ const cases: Case[] = [
   { file: 'dynptr_slice.bpf.o', prog: 'dynptr_slice_bench', modes: ['isolated', 'non-isolated'] },
   { file: 'dynptr_skb.bpf.o', prog: 'tc_dynptr_parse', modes: ['isolated', 'non-isolated'] },
   { file: 'parse_slices.bpf.o', prog: 'tc_parse_slices', modes: ['isolated', 'non-isolated'] },
-  { file: 'iter_num.bpf.o', prog: 'tc_iter_num', modes: ['isolated'] },
+  { file: 'iter_num.bpf.o', prog: 'tc_iter_num', modes: ['isolated', 'non-isolated'] },
   { file: 'xdp_frags.bpf.o', prog: 'xdp_frags_slice', modes: ['isolated', 'non-isolated'] },
   // bpf_map_lookup_elem on a hash map inlined as __htab_map_lookup_elem + the value offset (isolated mode)
   { file: 'htab_lookup.bpf.o', prog: 'tc_htab_lookup', modes: ['isolated'], prefill: flowKeys },

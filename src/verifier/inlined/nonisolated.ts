@@ -23,6 +23,7 @@ import type { InstanceDesc } from '../kfunc/context.js';
 import { markScalarArgsPrecise } from './lineage.js';
 import { havocPhys, physAccess } from './physical.js';
 import type { StackObjRange } from './types.js';
+import { markNiJmpPoints } from './ni-backtrack.js';
 
 type Push = (target: number) => VerifierState;
 
@@ -90,6 +91,7 @@ export function niEnter(env: Env, c: NiCall): number {
   r10.frameno = f.frameno;
   cur.frames.push(f);
   cur.curframe++;
+  markNiJmpPoints(env, c.site, c.inst.start);
   if (env.log.level) env.verbose(`${c.site}: entering inlined ${c.inst.kfunc} (non-isolated) at ${c.inst.start}\n`);
   return c.inst.start;
 }

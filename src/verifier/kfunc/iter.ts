@@ -80,16 +80,23 @@ export function processIterArg(env: Env, regno: number, meta: KfuncMeta, a: { bt
 
 const iterOf = (st: VerifierState, it: IterRef): RegState => st.frames[it.frameno].stack[it.spi].spilled;
 
-/** mirrors find_prev_entry(): a checkpoint at `idx` on the current path with the same call sites. */
+/**
+ * mirrors find_prev_entry(): a checkpoint at `idx` on the current path with
+ * the same call sites (the nearest one). The candidates are the few explored
+ * states at `idx`; the walk up the path stops at the first of them, so a loop
+ * that never converges costs one iteration's states per call, not the whole
+ * path's (the kernel compares dfs_depth instead).
+ */
 function findPrevEntry(env: Env, cur: VerifierState, idx: number): VerifierState | null {
-  const ancestors = new Set<VerifierState>();
-  for (let p = cur.parent; p; p = p.parent) ancestors.add(p);
+  const candidates = new Set<VerifierState>();
   for (const list of env.explored) {
     for (const sl of list) {
       const st = sl.state;
-      if (st.insnIdx === idx && st.branches > 0 && st !== cur.parent && ancestors.has(st) && sameCallsites(st, cur)) return st;
+      if (st.insnIdx === idx && st.branches > 0 && st !== cur.parent && sameCallsites(st, cur)) candidates.add(st);
     }
   }
+  if (!candidates.size) return null;
+  for (let p = cur.parent; p; p = p.parent) if (candidates.has(p)) return p;
   return null;
 }
 
