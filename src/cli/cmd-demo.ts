@@ -5,7 +5,6 @@
 // around one call site, a run, and the speed-up.
 
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pc from 'picocolors';
 import { inlineProgram, type InlineResult } from '../inline/pipeline.js';
 import { formatDynptrSliceBench, runDynptrSliceBench } from '../../bench/dynptr-slice.js';
@@ -14,11 +13,11 @@ import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
 import { loadLibrary, xlatedText } from './cmd-inline.js';
 import type { Io } from './io.js';
+import { packagePath } from './files.js';
 import { kernelFor, loadPrograms } from './programs.js';
 import { formatTable } from './stats-table.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-export const DEFAULT_DEMO = join(here, '..', '..', '..', 'examples', 'build', 'dynptr_slice.bpf.o');
+export const DEFAULT_DEMO = packagePath(import.meta.url, 'examples', 'build', 'dynptr_slice.bpf.o');
 
 export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(argv, { values: ['prog', 'repeat', 'rounds'] });

@@ -7,20 +7,18 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bodiesById, inlineProgram, type InlineMode } from '../inline/pipeline.js';
 import { verify } from '../verifier/verify.js';
 import { testRun } from '../vm/testrun.js';
 import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
 import { loadLibrary } from './cmd-inline.js';
-import { toJson } from './files.js';
+import { packagePath, toJson } from './files.js';
 import type { Io } from './io.js';
 import { kernelFor, loadPrograms } from './programs.js';
 import { formatTable } from './stats-table.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const EXAMPLES = join(here, '..', '..', '..', 'examples', 'build');
+const EXAMPLES = packagePath(import.meta.url, 'examples', 'build');
 
 export interface SuiteEntry {
   readonly file: string;

@@ -48,3 +48,17 @@ export function toJson(v: unknown, indent?: number): string {
     indent,
   );
 }
+
+/**
+ * A path inside the package (examples/, kernel/): the CLI runs both from
+ * dist/src/cli (installed) and from src/cli (tests), so look upwards for the
+ * package root.
+ */
+export function packagePath(fromUrl: string, ...parts: string[]): string {
+  let dir = dirname(new URL(fromUrl).pathname);
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(`${dir}/package.json`)) return [dir, ...parts].join('/');
+    dir = dirname(dir);
+  }
+  throw new KfError(`cannot find the kfinline package root above ${fromUrl}`);
+}

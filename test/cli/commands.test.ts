@@ -182,3 +182,23 @@ describe('kfinline inline with a test kfunc library', () => {
     }
   });
 });
+
+describe('kfinline report', () => {
+  it('--json gives one row per program and mode with the issue\'s fields', async () => {
+    const r = await cli('report', '--json', '--repeat', '20');
+    expect(r.code).toBe(0);
+    const rows = r.out.split('\n').map((l) => JSON.parse(l));
+    const progs = new Set(rows.map((x) => x.prog));
+    expect(progs.size).toBeGreaterThanOrEqual(5);
+    for (const x of rows) {
+      for (const k of ['prog', 'mode', 'processed', 'states', 'insns_after', 'stack_depth', 'ns_per_run']) expect(x).toHaveProperty(k);
+      expect(['none', 'isolated', 'non-isolated']).toContain(x.mode);
+      expect(x.accepted, `${x.prog} ${x.mode}: ${x.error ?? ''}`).toBe(true);
+    }
+    // the inlined programs keep the original's return value
+    for (const p of progs) {
+      const rv = rows.filter((x) => x.prog === p).map((x) => x.retval);
+      expect(new Set(rv).size, p).toBe(1);
+    }
+  });
+});
