@@ -3,12 +3,11 @@
 // kfinline run --cases FILE.jsonl [--engine interp|jit]
 // Like BPF_PROG_TEST_RUN: data in, repeat N, return value, data out, mean time.
 
-import { readFileSync } from 'node:fs';
 import { insnsFromHex } from '../isa/codec.js';
 import { testRun } from '../vm/testrun.js';
 import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
-import { readInput, toJson } from './files.js';
+import { readInput, readJsonlCases, toJson } from './files.js';
 import type { Io } from './io.js';
 import { kernelFor, loadPrograms } from './programs.js';
 
@@ -27,17 +26,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const repeat = args.int('repeat', 1);
   const cases = args.get('cases');
   if (cases) {
-    const lines = readFileSync(cases, 'utf8').split('\n');
-    for (let ln = 0; ln < lines.length; ln++) {
-      const line = lines[ln].trim();
-      if (!line) continue;
-      let c: { descr?: string; insns?: string; prog_type?: number; data?: string };
-      try {
-        c = JSON.parse(line);
-      } catch {
-        throw new KfError(`${cases}: line ${ln + 1}: not JSON`);
-      }
-      const descr = c.descr ?? `line ${ln + 1}`;
+    for (const c of readJsonlCases(cases)) {
+      const descr = c.descr;
       try {
         const insns = insnsFromHex(c.insns ?? '');
         const data = c.data ? hexBytes(c.data, 'data') : new Uint8Array(64);

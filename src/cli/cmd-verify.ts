@@ -3,13 +3,12 @@
 //
 // Exit 0 when every selected program is accepted, 1 otherwise.
 
-import { readFileSync } from 'node:fs';
 import { insnsFromHex } from '../isa/codec.js';
 import { testVerifierProgFlags } from '../oracle/cases.js';
 import { verify, type VerifyResult } from '../verifier/verify.js';
 import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
-import { toJson } from './files.js';
+import { readJsonlCases, toJson } from './files.js';
 import type { Io } from './io.js';
 import { loadPrograms } from './programs.js';
 
@@ -35,17 +34,8 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   const cases = args.get('cases');
   if (cases) {
     let allOk = true;
-    const lines = readFileSync(cases, 'utf8').split('\n');
-    for (let ln = 0; ln < lines.length; ln++) {
-      const line = lines[ln].trim();
-      if (!line) continue;
-      let c: { descr?: string; insns?: string; prog_type?: number; flags?: number };
-      try {
-        c = JSON.parse(line);
-      } catch {
-        throw new KfError(`${cases}: line ${ln + 1}: not JSON`);
-      }
-      const descr = c.descr ?? `line ${ln + 1}`;
+    for (const c of readJsonlCases(cases)) {
+      const descr = c.descr;
       try {
         const insns = insnsFromHex(c.insns ?? '');
         const r = verify({ insns, progType: c.prog_type ?? 0, flags: testVerifierProgFlags(c.flags ?? 0) }, { logLevel: level ? level : 1 });

@@ -62,3 +62,28 @@ export function packagePath(fromUrl: string, ...parts: string[]): string {
   }
   throw new KfError(`cannot find the kfinline package root above ${fromUrl}`);
 }
+
+/** One case of a kernel-verifier JSONL file (../shared/testsuites/kernel-verifier). */
+export interface JsonlCase {
+  readonly descr: string;
+  readonly insns?: string;
+  readonly prog_type?: number;
+  readonly flags?: number;
+  readonly data?: string;
+}
+
+/** The cases of a JSONL file, one JSON object a line; a bad line is an error naming it. */
+export function* readJsonlCases(path: string): Generator<JsonlCase> {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  for (let ln = 0; ln < lines.length; ln++) {
+    const line = lines[ln].trim();
+    if (!line) continue;
+    let c: Partial<JsonlCase>;
+    try {
+      c = JSON.parse(line);
+    } catch {
+      throw new KfError(`${path}: line ${ln + 1}: not JSON`);
+    }
+    yield { ...c, descr: c.descr ?? `line ${ln + 1}` };
+  }
+}
