@@ -102,7 +102,14 @@ export function same(names: readonly string[], sc: Scenario, library: KfuncLibra
   return a.r0;
 }
 
-export const prop = <T>(arb: fc.Arbitrary<T>, f: (x: T) => void): void => fc.assert(fc.property(arb, f), { numRuns: RUNS });
+/** A fast-check property of RUNS runs; the callback asserts (its return value is ignored). */
+export const prop = <T>(arb: fc.Arbitrary<T>, f: (x: T) => unknown): void =>
+  fc.assert(
+    fc.property(arb, (x) => {
+      f(x);
+    }),
+    { numRuns: RUNS },
+  );
 
 // ---- packets and dynptrs ----------------------------------------------------
 
