@@ -24,6 +24,7 @@ import type { BpfKfuncMap } from '../src/vm/bodies.js';
 import { testRun } from '../src/vm/testrun.js';
 import { bpfAvailable } from '../src/oracle/index.js';
 import { kernelTestRunDetailed, testPacket } from './kernel.js';
+import { examplesDir } from './paths.js';
 
 export interface DynptrSliceBenchOptions {
   /** Interleaved rounds; each variant is sampled once per round and the median is reported. Default 15. */
@@ -81,16 +82,6 @@ export interface DynptrSliceBenchResult {
   readonly inline_error?: string;
 }
 
-/** examples/build, from bench/ (vitest) or dist/bench/ (compiled). */
-function examplesDir(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const c = join(d, 'examples', 'build');
-    if (existsSync(c)) return c;
-    d = dirname(d);
-  }
-  return join(process.cwd(), 'examples', 'build');
-}
 
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

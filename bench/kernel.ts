@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { insn } from '../src/isa/insn.js';
 import { loadObject } from '../src/object/index.js';
 import { bpfAvailable, loadObjectProgram, loadRawProgram, mapLookupElem, testRun } from '../src/oracle/index.js';
+import { examplesDir } from './paths.js';
 
 export interface KernelRunOptions {
   /** Packet size in bytes (an Ethernet + IPv4 frame, zero payload). Default 1000. */
@@ -101,16 +102,6 @@ export async function emptyTcRun(opts: KernelRunOptions = {}): Promise<number> {
   }
 }
 
-/** examples/build, from bench/ (vitest) or dist/bench/ (compiled). */
-function examplesDir(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const c = join(d, 'examples', 'build');
-    if (existsSync(c)) return c;
-    d = dirname(d);
-  }
-  return join(process.cwd(), 'examples', 'build');
-}
 
 export async function runKernelBench(): Promise<string[]> {
   const why = await bpfAvailable();

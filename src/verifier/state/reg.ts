@@ -4,19 +4,14 @@ import { tnumConst, tnumIsConst } from '../num/tnum.js';
 import type { Scalar } from '../num/scalar.js';
 import { scalarConst, scalarUnknown } from '../num/scalar.js';
 import { MEM_RDONLY, PTR_MAYBE_NULL, RegType } from './types.js';
+import type { LinkedMap } from '../../kernel/link.js';
 
-/** A map as the verifier sees it (struct bpf_map fields it reads). */
-export interface MapDesc {
-  readonly fd: number;
-  readonly name: string;
-  readonly type: number;
-  readonly keySize: number;
-  readonly valueSize: number;
-  readonly maxEntries: number;
-  /** Initial contents (global data maps) and whether the map is frozen read-only (default: a .rodata name). */
-  readonly initialValue?: Uint8Array;
-  readonly rdonly?: boolean;
-}
+/**
+ * A map as the verifier sees it (struct bpf_map fields it reads): exactly what
+ * linking a program against the model kernel gives (fd, sizes, initial value,
+ * read-only).
+ */
+export type MapDesc = LinkedMap;
 
 /** Adding a field? copyReg(), assignReg() and resetReg() below list every field explicitly (speed). */
 export interface RegState {
