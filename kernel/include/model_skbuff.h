@@ -30,6 +30,14 @@ struct skb_frag {
 };
 typedef struct skb_frag skb_frag_t;
 
+/* Hardware time stamps (include/linux/skbuff.h); ktime_t is an s64 of ns. */
+struct skb_shared_hwtstamps {
+	union {
+		s64 hwtstamp;
+		void *netdev_data;
+	};
+};
+
 struct skb_shared_info {
 	__u8 flags;
 	__u8 meta_len;
@@ -38,6 +46,8 @@ struct skb_shared_info {
 	unsigned short gso_size;
 	unsigned short gso_segs;
 	struct sk_buff *frag_list;
+	/* where the kernel has it (union with xsk_meta there); __sk_buff.hwtstamp reads it */
+	struct skb_shared_hwtstamps hwtstamps;
 	unsigned int gso_type;
 	u32 xdp_frags_size;
 	u32 xdp_frags_truesize;

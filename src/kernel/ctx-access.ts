@@ -80,7 +80,7 @@ function skbValid(fs: UField[], total: number, off: number, size: number, write:
     case 'local_ip6':
     case 'remote_ip4':
     case 'local_ip4':
-      if (!narrowOk(size, 4)) return no(f.name, 'bad size');
+      if (size !== 4) return no(f.name, 'addresses need 4-byte accesses');
       break;
     case 'flow_keys':
       return no(f.name, 'flow_keys only in flow dissector programs');
@@ -95,6 +95,7 @@ function skbValid(fs: UField[], total: number, off: number, size: number, write:
       regType = 'PTR_TO_SOCK_COMMON_OR_NULL';
       break;
     case 'tstamp_type':
+      // only tc_cls_act_is_valid_access() lets it through (1 byte), before this
       return no(f.name, 'not accessible');
     default:
       if (write ? size !== 4 : !narrowOk(size, 4)) return no(f.name, `bad size ${size}`);
@@ -108,7 +109,8 @@ const SK_FILTER_DENY = ['tc_classid', 'data', 'data_meta', 'data_end', 'family',
 const TC_WRITABLE = ['mark', 'tc_index', 'priority', 'tc_classid', 'cb', 'tstamp', 'queue_mapping'];
 const SOCK_FIELDS = ['family', 'remote_ip4', 'local_ip4', 'remote_ip6', 'local_ip6', 'remote_port', 'local_port'];
 const CG_DENY = ['tc_classid', 'data_meta', 'wire_len'];
-const CG_WRITABLE = ['mark', 'priority', 'cb'];
+/** tstamp needs bpf_token_capable(CAP_BPF): the model runs as root. */
+const CG_WRITABLE = ['mark', 'priority', 'cb', 'tstamp'];
 
 /**
  * Is a `size`-byte read or write at ctx offset `off` valid for `progType`?
@@ -137,6 +139,8 @@ export function ctxAccess(progType: number, off: number, size: number, write: bo
     case BPF_PROG_TYPE_SCHED_ACT: // tc_cls_act_verifier_ops serve both
       if (write && !range(TC_WRITABLE, f)) return no(f, 'not writable from tc');
       if (range(SOCK_FIELDS, f)) return no(f, 'socket fields not accessible from tc');
+      // the kernel sets prog->tstamp_type_access here and never reaches bpf_skb_is_valid_access()
+      if (f === 'tstamp_type') return size === 1 ? { ok: true, field: f, regType: 'SCALAR_VALUE' } : no(f, 'tstamp_type is one byte');
       return skbValid(u.skb, u.skbSize, off, size, write);
     case BPF_PROG_TYPE_CGROUP_SKB:
       if (range(CG_DENY, f)) return no(f, 'not accessible from cgroup_skb');

@@ -49,6 +49,8 @@ function convertSkb(L: ModelLayout, field: string, fieldOff: number, off: number
     // bpf_convert_shinfo_access(): skb->end is a pointer in the model, so no BPF_REG_AX is needed
     case 'gso_segs': return { insns: [ldx(8, dst, src, S.end), ldx(2, dst, dst, L.shinfo.gso_segs)], targetSize: 2 };
     case 'gso_size': return { insns: [ldx(8, dst, src, S.end), ldx(2, dst, dst, L.shinfo.gso_size)], targetSize: 2 };
+    // skb_shinfo(skb)->hwtstamps.hwtstamp (read-only, 8 bytes: ctxAccess() refuses anything else)
+    case 'hwtstamp': return { insns: [ldx(8, dst, src, S.end), ldx(8, dst, dst, L.shinfo.hwtstamp)], targetSize: 8 };
     case 'wire_len': return rw(4, cb + L.qdiscCb.pkt_len); // qdisc_skb_cb(skb)->pkt_len
     case 'cb': {
       const o = cb + L.qdiscCb.data + (off - fieldOff);

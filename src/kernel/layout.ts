@@ -80,7 +80,7 @@ export interface ModelLayout {
     priority: number; skb_iif: number; hash: number; mark: number; napi_id: number; tstamp: number;
     tail: number; end: number; head: number; data: number; truesize: number;
   };
-  readonly shinfo: { size: number; nr_frags: number; gso_size: number; gso_segs: number; xdp_frags_size: number; frags: number; maxFrags: number };
+  readonly shinfo: { size: number; nr_frags: number; gso_size: number; gso_segs: number; hwtstamp: number; xdp_frags_size: number; frags: number; maxFrags: number };
   readonly frag: { size: number; page: number; len: number; offset: number };
   readonly qdiscCb: { pkt_len: number; tc_classid: number; data: number; dataLen: number };
   /** struct bpf_skb_data_end, which lives in skb->cb. */
@@ -123,6 +123,7 @@ export function buildLayout(btf: Btf): ModelLayout {
     shinfo: {
       size: s.sizeof('skb_shared_info'), nr_frags: o('skb_shared_info', 'nr_frags'),
       gso_size: o('skb_shared_info', 'gso_size'), gso_segs: o('skb_shared_info', 'gso_segs'),
+      hwtstamp: o('skb_shared_info', 'hwtstamps.hwtstamp'),
       xdp_frags_size: o('skb_shared_info', 'xdp_frags_size'), frags: o('skb_shared_info', 'frags'),
       maxFrags: arr('skb_shared_info', 'frags'),
     },
