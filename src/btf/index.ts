@@ -9,3 +9,7 @@ export { formatC, typeName, declare } from './cdecl.js';
 export { MAX_RESOLVE_DEPTH, skipQualifiers } from './resolve.js';
 export type { MemberLocation, FuncSignature } from './resolve.js';
 export * from './types.js';
+export { CoreKind, coreKindName, essentialName, essentialNameLen, parseCoreSpec, formatCoreSpec, CORE_SPEC_MAX_LEN } from './core-spec.js';
+export type { CoreSpec, CoreAccessor } from './core-spec.js';
+export { typesAreCompat, fieldsAreCompat, typesMatch } from './core-compat.js';
+export { matchCoreSpec, findCoreCandidates } from './core-match.js';

@@ -1,5 +1,5 @@
 // kfinline inline FILE.o [--prog NAME] [--kfuncs LIB.o] [--mode isolated] [--no-dce]
-//                        [--dump xlated|llvm] [--json]
+//                        [--dump xlated|llvm] [--btf model|none|FILE] [--json]
 
 import { writeFileSync } from 'node:fs';
 import { dumpXlated } from '../isa/disasm-kernel.js';
@@ -50,7 +50,7 @@ export function siteJson(r: InlineResult) {
 }
 
 export async function inlineCommand(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(argv, { values: ['prog', 'kfuncs', 'mode', 'dump', 'output', 'log-level', 'policy', 'spill'], flags: ['no-dce'], aliases: { o: 'output' } });
+  const args = parseArgs(argv, { values: ['prog', 'kfuncs', 'mode', 'dump', 'output', 'log-level', 'policy', 'spill', 'btf'], flags: ['no-dce'], aliases: { o: 'output' } });
   const policy = policyOf(args.get('policy'), 'always');
   const spill = args.get('spill') ?? 'live';
   if (spill !== 'live' && spill !== 'used') throw new KfError('--spill must be live or used (the RFC rule)');
@@ -65,7 +65,7 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
   const { obj, programs } = loadPrograms(path, args.get('prog'), (n) => {
     const b = lib.bodies.get(n);
     return b ? callIdOf(b) : undefined;
-  });
+  }, args.get('btf'));
   if (output && programs.length !== 1) throw new KfError(`inline: -o writes one program; the object has ${programs.length} (choose one with --prog)`);
   let ok = true;
   for (const { prog, linked } of programs) {

@@ -1,5 +1,5 @@
 // kfinline run FILE.o [--prog NAME] [--data FILE | --data-hex HEX | --data-size N]
-//              [--linear N] [--repeat N] [--engine interp|jit] [--json]
+//              [--linear N] [--repeat N] [--engine interp|jit] [--btf model|none|FILE] [--json]
 // kfinline run --cases FILE.jsonl [--engine interp|jit]
 // Like BPF_PROG_TEST_RUN: data in, repeat N, return value, data out, mean time.
 
@@ -20,7 +20,7 @@ function hexBytes(s: string, what: string): Uint8Array {
 }
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(argv, { values: ['prog', 'data', 'data-hex', 'data-size', 'repeat', 'engine', 'cases', 'linear'] });
+  const args = parseArgs(argv, { values: ['prog', 'data', 'data-hex', 'data-size', 'repeat', 'engine', 'cases', 'linear', 'btf'] });
   const engine = args.get('engine') ?? 'interp';
   if (engine !== 'interp' && engine !== 'jit') throw new KfError('--engine must be interp or jit');
   const repeat = args.int('repeat', 1);
@@ -47,7 +47,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   if (args.get('data')) data = readInput(args.get('data')!);
   else if (args.get('data-hex')) data = hexBytes(args.get('data-hex')!, '--data-hex');
   else data = new Uint8Array(args.int('data-size', 64));
-  const { programs } = loadPrograms(path, args.get('prog'));
+  const { programs } = loadPrograms(path, args.get('prog'), undefined, args.get('btf'));
   if (programs.length > 1 && !args.get('prog')) throw new KfError(`run: the object has ${programs.length} programs; choose one with --prog`);
   const { prog, linked } = programs[0];
   const kernel = kernelFor(linked);

@@ -1,4 +1,5 @@
-// kfinline verify FILE.o [--prog NAME] [--log-level 0|1|2] [--json]
+// kfinline verify FILE.o [--prog NAME] [--log-level 0|1|2] [--btf model|none|FILE] [--json]
+//   --btf: target BTF of the object's CO-RE relocations (default: the model kernel's)
 // kfinline verify --cases FILE.jsonl [--json]
 //
 // Exit 0 when every selected program is accepted, 1 otherwise.
@@ -27,7 +28,7 @@ export function summary(prog: string, r: VerifyResult) {
 }
 
 export async function verifyCommand(argv: string[], io: Io): Promise<number> {
-  const args = parseArgs(argv, { values: ['prog', 'log-level', 'cases'] });
+  const args = parseArgs(argv, { values: ['prog', 'log-level', 'cases', 'btf'] });
   const level = args.int('log-level', 0);
   if (level < 0 || level > 2) throw new KfError('--log-level must be 0, 1 or 2');
   const json = args.has('json');
@@ -51,7 +52,7 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   }
   const path = args.positional[0];
   if (!path) throw new KfError('verify: missing FILE.o (or --cases FILE.jsonl)');
-  const { programs } = loadPrograms(path, args.get('prog'));
+  const { programs } = loadPrograms(path, args.get('prog'), undefined, args.get('btf'));
   let allOk = true;
   for (const { prog, linked } of programs) {
     const r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, { logLevel: level ? level | 4 : 4 });

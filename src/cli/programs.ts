@@ -2,13 +2,16 @@
 // object is read, each selected program linked against the model kernel.
 
 import { basename } from 'node:path';
+import type { Btf } from '../btf/index.js';
+import { modelBtfFromObject } from '../kernel/layout.js';
 import { createMaps, linkProgram, type LinkedProgram } from '../kernel/link.js';
+import { modelObject } from '../kernel/model-blob.js';
 import { ModelKernel } from '../kernel/model.js';
 import { loadObject, type BpfObject, type BpfProgram } from '../object/index.js';
 import { AddressSpace } from '../vm/memory.js';
 import { withContext } from '../util/errors.js';
 import { selectPrograms } from './cmd-disasm.js';
-import { readInput } from './files.js';
+import { loadBtf, readInput } from './files.js';
 
 export interface ObjectPrograms {
   readonly path: string;
@@ -28,12 +31,30 @@ export function modelKfuncIds(): ReadonlyMap<string, number> {
 }
 
 /**
+ * The target BTF of CO-RE relocations for `--btf SPEC`: 'model' (the
+ * default: programs run on the model kernel), 'none' (leave the compile-time
+ * values), or a file (raw BTF such as /sys/kernel/btf/vmlinux, or an ELF
+ * object's .BTF). Loaded only when an object has CO-RE records.
+ */
+export function coreTarget(spec = 'model'): (() => Btf) | undefined {
+  if (spec === 'none') return undefined;
+  if (spec === 'model') return () => modelBtfFromObject(modelObject());
+  return () => loadBtf(spec);
+}
+
+/**
  * Loads an object and links its programs against the model kernel; `extraKfunc`
  * names kfuncs the model does not have (a test library's) by the id their
  * calls should carry.
  */
-export function loadPrograms(path: string, progName?: string, extraKfunc?: (name: string) => number | undefined): ObjectPrograms {
-  const obj = withContext(path, () => loadObject(readInput(path), { objectName: objectName(path) }));
+export function loadPrograms(
+  path: string,
+  progName?: string,
+  extraKfunc?: (name: string) => number | undefined,
+  coreBtf?: string,
+): ObjectPrograms {
+  const targetBtf = coreTarget(coreBtf);
+  const obj = withContext(path, () => loadObject(readInput(path), { objectName: objectName(path), ...(targetBtf && { targetBtf }) }));
   const ids = modelKfuncIds();
   const programs = selectPrograms(obj, progName).map((prog) => ({
     prog,

@@ -5,3 +5,7 @@ export { SECTION_DEFS, PROG_TYPES, ATTACH_TYPES, findSecDef, secDefMatches, prog
 export type { SecDef, ProgTypeName, AttachTypeName } from './sections.js';
 export { BPF_MAP_TYPE_ARRAY, BPF_F_RDONLY_PROG, BPF_F_MMAPABLE, internalMapName } from './maps.js';
 export { decodeSection, encodeSection } from './funcs.js';
+export { applyCoreRelosToSection, patchCoreInsn, coreContext, formatCoreOutcome, isCorePoison, CORE_POISON_IMM } from './core-relo.js';
+export type { CoreReloOutcome, CoreFunc, CoreContext } from './core-relo.js';
+export { calcCoreRelo } from './core-calc.js';
+export type { CoreReloResult, CoreCandCache } from './core-calc.js';

@@ -5,7 +5,9 @@
 
 import { parseBtf, parseBtfExt, type Btf, type BtfExt } from '../btf/index.js';
 import { parseElf, type ElfFile } from '../elf/index.js';
+import type { Insn } from '../isa/insn.js';
 import { KfError, withContext } from '../util/errors.js';
+import { applyCoreRelosToSection, coreContext, type CoreReloOutcome } from './core-relo.js';
 import { collectExterns } from './externs.js';
 import { decodeSection, isCodeSection, sectionFuncs, type Func } from './funcs.js';
 import { linkProgram, sectionRelocs, type LinkContext, type SlotReloc } from './link.js';
@@ -59,7 +61,7 @@ export function loadElf(elf: ElfFile, opts: LoadOptions = {}): BpfObject {
     maps.push(ext.kconfigMap);
   }
 
-  const code = new Map<number, ReturnType<typeof decodeSection>>();
+  const code = new Map<number, Insn[]>();
   const funcs = new Map<number, Func[]>();
   for (const s of elf.sections) {
     if (!isCodeSection(s)) continue;
@@ -69,6 +71,7 @@ export function loadElf(elf: ElfFile, opts: LoadOptions = {}): BpfObject {
   const cx: LinkContext = { elf, maps, externs: ext, kconfigMap, funcs, code, ...(btfExt && { ext: btfExt }) };
   const relocs = new Map<number, Map<number, SlotReloc>>();
   for (const idx of code.keys()) relocs.set(idx, sectionRelocs(cx, elf.sections[idx]));
+  const coreOutcomes = opts.targetBtf ? applyCore(elf, btf, btfExt, opts.targetBtf, code, funcs) : undefined;
 
   const programs: BpfProgram[] = [];
   for (const [idx, fs] of funcs) {
@@ -103,5 +106,32 @@ export function loadElf(elf: ElfFile, opts: LoadOptions = {}): BpfObject {
     ...(btf && { btf }),
     ...(btfExt && { btfExt }),
     ...(kernVersion !== undefined && { kernVersion }),
+    ...(coreOutcomes && { coreOutcomes }),
   };
+}
+
+/**
+ * Mirrors bpf_object__relocate_core(): CO-RE records of each code section
+ * applied against `target` (in place in `code`), before programs are linked.
+ */
+function applyCore(
+  elf: ElfFile,
+  btf: Btf | undefined,
+  ext: BtfExt | undefined,
+  target: Btf | (() => Btf),
+  code: Map<number, Insn[]>,
+  funcs: ReadonlyMap<number, readonly Func[]>,
+): CoreReloOutcome[] {
+  const out: CoreReloOutcome[] = [];
+  if (!ext || !btf || ext.coreRelos.size === 0) return out;
+  const cx = coreContext(btf, typeof target === 'function' ? target() : target);
+  for (const [idx, insns] of code) {
+    const name = elf.sections[idx].name;
+    const relos = ext.coreRelos.get(name);
+    if (!relos) continue;
+    const r = applyCoreRelosToSection(cx, name, insns, funcs.get(idx) ?? [], relos);
+    code.set(idx, r.insns);
+    out.push(...r.outcomes);
+  }
+  return out;
 }

@@ -4,6 +4,7 @@
 import type { Btf, BtfCoreRelo, BtfExt } from '../btf/index.js';
 import type { ElfFile } from '../elf/index.js';
 import type { Insn } from '../isa/insn.js';
+import type { CoreReloOutcome } from './core-relo.js';
 
 export type MapKind = 'btf' | 'legacy' | 'data' | 'kconfig';
 
@@ -105,7 +106,7 @@ export interface BpfProgram {
   readonly externCalls: ExternRef[];
   readonly funcInfo: FuncInfo[];
   readonly lineInfo: LineInfo[];
-  /** CO-RE relocation records, rebased; NOT applied. */
+  /** CO-RE relocation records, rebased; applied only when loadObject() was given a targetBtf. */
   readonly coreRelos: CoreRelo[];
 }
 
@@ -119,9 +120,18 @@ export interface BpfObject {
   /** Contents of the "version" section, if any. */
   readonly kernVersion?: number;
   readonly elf: ElfFile;
+  /** What each CO-RE relocation did, when loadObject() was given a targetBtf (libbpf's order: by section, then record). */
+  readonly coreOutcomes?: CoreReloOutcome[];
 }
 
 export interface LoadOptions {
   /** Name used as the prefix of data map names the way libbpf does ("<obj>.data"); default: none, maps are named by section. */
   readonly objectName?: string;
+  /**
+   * Apply the object's CO-RE relocations (.BTF.ext core_relo records) against
+   * this BTF (the model kernel's, or /sys/kernel/btf/vmlinux) the way libbpf
+   * does at load time. Default: not applied (records kept in coreRelos).
+   * A function is called only when the object has CO-RE records.
+   */
+  readonly targetBtf?: Btf | (() => Btf);
 }
