@@ -20,6 +20,23 @@ export interface CallContext {
    * produced (see funcAddr()); args become r1..r5.
    */
   callSubprog(fnAddr: bigint, args: readonly bigint[]): bigint;
+  /**
+   * Ends the whole run at once with r0 = `r0` (default 0), from any call depth:
+   * what an out-of-bounds LD_ABS/LD_IND does in the kernel, and uBPF's
+   * "unwind" helper returning 0. Never returns (throws EndRun, which the
+   * engine's run() catches).
+   */
+  endRun(r0?: bigint): never;
+}
+
+/** Thrown by CallContext.endRun(); caught by the engines' run(), which then return `r0`. */
+export class EndRun {
+  constructor(readonly r0: bigint) {}
+}
+
+/** CallContext.endRun() for engines and test contexts. */
+export function endRun(r0 = 0n): never {
+  throw new EndRun(BigInt.asUintN(64, r0));
 }
 
 /**

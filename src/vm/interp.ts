@@ -30,6 +30,8 @@ import {
   type NativeFn,
   type FastNativeFn,
   declaredArgs,
+  endRun,
+  EndRun,
 } from './env.js';
 import {
   add64,
@@ -60,8 +62,6 @@ const R_BADREG = 2;
 /** Default limit on taken backward jumps per run (the reference must never hang). */
 export const DEFAULT_MAX_BACK_EDGES = 1 << 30;
 
-/** Thrown inside a run to end it with r0 = 0 (LD_ABS/LD_IND out of bounds). */
-class AbortRun {}
 
 export interface InterpOptions extends LoadOptions {
   maxBackEdges?: number;
@@ -165,7 +165,7 @@ class InterpExecutable implements Executable {
   private cb = 1;
   private ce = 0;
   private cw = false;
-  private readonly ctx: { mem: AddressSpace; pc: number; callSubprog: (f: bigint, a: readonly bigint[]) => bigint };
+  private readonly ctx: CallContext & { pc: number };
 
   constructor(
     prog: LoadedProgram,
@@ -188,7 +188,7 @@ class InterpExecutable implements Executable {
       align: 16,
     });
     this.stackEnd = this.stack.base + this.stack.size;
-    this.ctx = { mem, pc: 0, callSubprog: (f, a) => this.callSubprog(f, a) };
+    this.ctx = { mem, pc: 0, callSubprog: (f, a) => this.callSubprog(f, a), endRun };
   }
 
   dispose(): void {
@@ -213,7 +213,7 @@ class InterpExecutable implements Executable {
     try {
       this.exec(0, 0);
     } catch (e) {
-      if (e instanceof AbortRun) return 0n;
+      if (e instanceof EndRun) return e.r0;
       if (e instanceof VmFault && e.pc >= this.linked.progLen) throw new VmFault(e.pc, e.addr, e.reason, whereIs(this.linked, e.pc));
       throw e;
     }
@@ -932,7 +932,7 @@ class InterpExecutable implements Executable {
     if (!this.env.packetLoad) throw this.fault(cur, 'LD_ABS/LD_IND is unsupported: the environment has no packetLoad hook');
     this.ctx.pc = cur;
     const v = this.env.packetLoad(this.ctx, toU64(R[12], R[13]), off, size);
-    if (v === null) throw new AbortRun();
+    if (v === null) endRun(0n);
     setBig(R, 0, v);
     this.cb = 1;
     this.ce = 0;

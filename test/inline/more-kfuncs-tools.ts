@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { AddressSpace, type Region } from '../../src/vm/memory.js';
 import { interpreter } from '../../src/vm/interp.js';
-import type { CallContext, Executable, NativeFn } from '../../src/vm/env.js';
+import { endRun, type CallContext, type Executable, type NativeFn } from '../../src/vm/env.js';
 import { ModelKernel } from '../../src/kernel/model.js';
 import { buildSkb, buildXdp } from '../../src/kernel/ctx-build.js';
 import { DYNPTR_RDONLY_BIT, initDynptr } from '../../src/kernel/kfuncs/dynptr.js';
@@ -46,7 +46,7 @@ export class World {
   readonly mem = new AddressSpace();
   readonly k = new ModelKernel(this.mem);
   private readonly exes = new Map<string, Executable>();
-  private readonly c: CallContext = { mem: this.mem, pc: 0, callSubprog: () => 0n };
+  private readonly c: CallContext = { mem: this.mem, pc: 0, callSubprog: () => 0n, endRun };
 
   constructor(readonly mode: Mode, readonly names: readonly string[], library: KfuncLibrary = lib) {
     // Both worlds map the same stacks first, so every later region has the same address.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AddressSpace } from '../../src/vm/memory.js';
-import type { CallContext, NativeFn } from '../../src/vm/env.js';
+import { endRun, type CallContext, type NativeFn } from '../../src/vm/env.js';
 import { ModelKernel } from '../../src/kernel/model.js';
 import { buildSkb, buildXdp, skbBytes } from '../../src/kernel/ctx-build.js';
 import { readDynptr, DYNPTR_RDONLY_BIT } from '../../src/kernel/kfuncs/dynptr.js';
@@ -13,7 +13,7 @@ function setup() {
   const mem = new AddressSpace();
   const k = new ModelKernel(mem, { seed: 7, clockNs: () => 123n });
   const stack = mem.map(512, 'stack', 'test stack');
-  const c: CallContext = { mem, pc: 0, callSubprog: () => 0n };
+  const c: CallContext = { mem, pc: 0, callSubprog: () => 0n, endRun };
   const kf = (name: string): NativeFn => k.env().kfunc(k.kfuncId(name), 0)!;
   const call = (f: NativeFn, ...a: (bigint | number)[]): bigint => {
     const r = a.map((x) => BigInt(x));
@@ -217,7 +217,7 @@ describe('iterators, maps, misc helpers', () => {
     const { helper } = setup();
     const mem = new AddressSpace();
     const calls: bigint[] = [];
-    const c: CallContext = { mem, pc: 0, callSubprog: (_f, args) => (calls.push(args[0]), args[0] === 4n ? 1n : 0n) };
+    const c: CallContext = { mem, pc: 0, callSubprog: (_f, args) => (calls.push(args[0]), args[0] === 4n ? 1n : 0n), endRun };
     expect(helper(181)(c, 10n, 0n, 0n, 0n, 0n)).toBe(5n);
     expect(calls).toEqual([0n, 1n, 2n, 3n, 4n]);
     expect(helper(181)(c, 3n, 0n, 0n, 1n, 0n)).toBe(EINVAL);

@@ -110,6 +110,42 @@ describe('faults', () => {
         // sum_{i<10} 3i = 135, + 100
         expect(runWith(engine, p, undefined, env).r0).toBe(235n);
       });
+      it('ends the whole run from a callback with CallContext.endRun, and the next run starts clean', () => {
+        // helper 181 as above; helper 7 ends the run with r0 = 4242 when its argument is 5
+        const env: Env = {
+          ...emptyEnv,
+          helper: (id) =>
+            id === 181
+              ? (c, n, cb, ctx) => {
+                  let s = 0n;
+                  for (let i = 0n; i < n; i++) s += c.callSubprog(cb, [i, ctx]);
+                  return s;
+                }
+              : id === 7
+                ? (c, a) => (a === 5n ? c.endRun(4242n) : a)
+                : undefined,
+        };
+        const prog = (stop: number) => [
+          insn(0xb7, 1, 0, 0, 10), // r1 = 10
+          insn(0x18, 2, 4, 0, 5), insn(0, 0, 0, 0, 0), // r2 = &cb (insn 1 + 5 + 1 = 7)
+          insn(0xb7, 3, 0, 0, stop), // r3 = ctx = the i at which to stop
+          insn(0x85, 0, 0, 0, 181),
+          insn(0x95, 0, 0, 0, 0),
+          insn(0x95, 0, 0, 0, 0), // padding
+          // cb(i, ctx): r0 = helper7(i == ctx ? 5 : 1)
+          insn(0xb7, 0, 0, 0, 1), // 7: r0 = 1 (the helper's argument unless i == ctx)
+          insn(0x5d, 1, 2, 1, 0), // if r1 != r2 goto +1
+          insn(0xb7, 0, 0, 0, 5), // r0 = 5
+          insn(0xbf, 1, 0, 0, 0), // r1 = r0
+          insn(0x85, 0, 0, 0, 7),
+          insn(0x95, 0, 0, 0, 0),
+        ];
+        const mem = new AddressSpace();
+        const ex = engine.load({ insns: prog(3), name: 'endrun' }, env, mem);
+        expect(ex.run()).toBe(4242n); // ended inside the 4th callback, two frames deep
+        expect(ex.run()).toBe(4242n); // and again: nothing of the ended run is left behind
+        expect(runWith(engine, prog(99), undefined, env).r0).toBe(10n); // never stops: ten callbacks returning 1
+      });
     });
   }
 

@@ -22,10 +22,17 @@ const strcmp: NativeFn = (c, a, b) => {
   }
 };
 
+/**
+ * uBPF's unwind extension (ubpf_set_unwind_function_index(vm, 5)): the helper
+ * returns its argument, and when that is 0 the whole program ends at once with r0 = 0.
+ */
+const unwind: NativeFn = (c, a) => (a === 0n ? c.endRun(0n) : a);
+
 const HELPERS = new Map<number, NativeFn>([
   [0, gather],
   [1, memfrob],
   [4, strcmp],
+  [5, unwind],
 ]);
 
 export const ubpfEnv: Env = { ...emptyEnv, helper: (id) => HELPERS.get(id) };

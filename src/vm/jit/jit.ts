@@ -17,6 +17,8 @@ import {
   type NativeFn,
   type FastNativeFn,
   declaredArgs,
+  endRun,
+  EndRun,
 } from '../env.js';
 import { wasmApi, type WasmModule } from '../wasm-api.js';
 import { toU64 } from '../i64.js';
@@ -61,7 +63,6 @@ export function compileProgram(prog: LoadedProgram, bpfKfuncs?: BpfKfuncMap): Co
   return c;
 }
 
-class AbortRun {}
 
 const FAULTS: Record<number, string> = {
   [FaultCode.FELL_OFF]: 'fell off the end of the program',
@@ -133,7 +134,7 @@ class JitExecutable implements Executable {
     for (const s of info.subprogs) this.fns.set(s, inst.exports[`f${s}`] as (...a: bigint[]) => bigint);
     this.sites = new Array<Site | undefined>(linked.insns.length).fill(undefined);
     for (const [pc, site] of info.natives) this.sites[pc] = { site, fn: undefined, fast: undefined, argc: 5 };
-    this.ctx = { mem, pc: 0, callSubprog: (f, a) => this.callSubprog(f, a) };
+    this.ctx = { mem, pc: 0, callSubprog: (f, a) => this.callSubprog(f, a), endRun };
   }
 
   dispose(): void {
@@ -207,7 +208,7 @@ class JitExecutable implements Executable {
       if (!this.env.packetLoad) throw new VmFault(pc, 0n, 'LD_ABS/LD_IND is unsupported: the environment has no packetLoad hook');
       const src = site.ind ? dv.getInt32(CALL_SCRATCH + SCR_SRC, true) : 0;
       v = this.env.packetLoad(this.ctx, dv.getBigUint64(CALL_SCRATCH + SCR_R6, true), (src + site.imm) | 0, site.size);
-      if (v === null) throw new AbortRun();
+      if (v === null) endRun(0n);
     } else {
       this.resolve(pc, s);
       this.curFp = prevFp;
@@ -248,7 +249,7 @@ class JitExecutable implements Executable {
     try {
       this.entry();
     } catch (e) {
-      if (e instanceof AbortRun) return 0n;
+      if (e instanceof EndRun) return e.r0;
       if (e instanceof VmFault) {
         if (e.pc >= this.linked.progLen) throw new VmFault(e.pc, e.addr, e.reason, whereIs(this.linked, e.pc));
         throw e;
