@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { dynSpec, lib, makeDynptr, prop, RUNS, same, spread, World, type DynSpec, type Scenario } from './more-kfuncs-tools.js';
+import { dynSpec, lib, makeDynptr, prop, RUNS, same, spread, World, type Call, type DynSpec, type Kind, type Scenario } from './more-kfuncs-tools.js';
 
 const NAMES = [...lib.bodies.keys()];
 

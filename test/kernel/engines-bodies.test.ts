@@ -92,7 +92,7 @@ describe.skipIf(!have)('kfunc bodies as functions (the non-inlined baseline)', (
     // call is 7 (the program ignores it): compare the stats map of dynptr_skb
     const from = [...bodies.values()].find((b) => b.name === 'bpf_dynptr_from_skb')!;
     const broken = new Map(bodies);
-    broken.set(from.btfId, { name: 'broken', insns: [{ code: 0xb7, dst: 0, src: 0, off: 0, imm: 7 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] });
+    broken.set(from.btfId, { ...from, name: 'broken', insns: [{ code: 0xb7, dst: 0, src: 0, off: 0, imm: 7 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] });
     for (const engine of ['interp', 'jit'] as const) {
       const data = packet(80, 17);
       const good = run(SKB, 'tc_dynptr_parse', engine, data, undefined, bodies);
