@@ -67,6 +67,12 @@ export interface TestRunResult {
   readonly ctxOut: Uint8Array;
   /** Mean wall time per run in ns. */
   readonly durationNs: number;
+  /**
+   * The region r0 pointed into when the last run ended (its kind and name),
+   * when r0 was an address: a program that returns a pointer (test_verifier's
+   * POINTER_VALUE). The run's ctx and packet regions are unmapped afterwards.
+   */
+  readonly r0Region?: string;
   readonly kernel: ModelKernel;
   /** The program that ran (ctx accesses converted). */
   readonly insns: readonly Insn[];
@@ -116,7 +122,17 @@ export function testRun(prog: readonly Insn[], o: TestRunOptions): TestRunResult
     const durationNs = ((performance.now() - t0) * 1e6) / repeat;
     const dataOut = pt.kernelCtx === 'xdp_buff' ? xdpBytes(rt, built.ctx) : skbBytes(rt, built.ctx, headStart);
     const ctxOut = pt.kernelCtx === 'xdp_buff' ? xdpCtxOut(kernel, built.ctx) : skbCtxOut(kernel, built.ctx);
-    return { retval: Number(BigInt.asUintN(32, r0)), r0: BigInt.asUintN(64, r0), dataOut, ctxOut, durationNs, kernel, insns };
+    const at = r0 > 0n && r0 < BigInt(rt.mem.byteLength) ? rt.mem.regionAt(Number(r0), 1) : undefined;
+    return {
+      retval: Number(BigInt.asUintN(32, r0)),
+      r0: BigInt.asUintN(64, r0),
+      dataOut,
+      ctxOut,
+      durationNs,
+      kernel,
+      insns,
+      ...(at && { r0Region: `${at.kind} ${at.name}` }),
+    };
   } finally {
     exe?.dispose();
     for (const r of regions) rt.mem.unmap(r);
