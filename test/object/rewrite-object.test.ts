@@ -9,102 +9,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { applyPatches } from '../../src/inline/patch.js';
 import { insn, type Insn } from '../../src/isa/insn.js';
 import { linkProgram as linkToModel } from '../../src/kernel/link.js';
-import { loadObject, type BpfObject, type BpfProgram } from '../../src/object/index.js';
+import { loadObject, type BpfProgram } from '../../src/object/index.js';
 import { rewriteObject } from '../../src/object/rewrite-object.js';
 import { KfError } from '../../src/util/errors.js';
+import { CALL, TEST_RUN_TYPES, identity, objdump, objdumpLines, packetFile, perturb, perturbed, testRun, type Case } from './rewrite-tools.js';
 import { BUILD, CANNOT_LOAD_WHY, CAN_LOAD, HAVE_CLANG, HAVE_OBJDUMP, exampleObjects, readExample, rng, run, withLoaded } from '../elf/tools.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'kf-rewrite-'));
 afterAll(() => process.env.KF_KEEP_TMP || rmSync(TMP, { recursive: true, force: true }));
 
-const identity = (n: number) => Int32Array.from({ length: n + 1 }, (_, i) => i);
-const compose = (a: Int32Array, b: Int32Array) => a.map((v) => b[v]);
-
-const CALL = 0x85;
-const JA0 = insn(0x05, 0, 0, 0, 0); // goto +0
-const SPILL_R1 = insn(0x7b, 10, 1, -504, 0); // *(u64 *)(r10 -504) = r1
-const FILL_R1 = insn(0x79, 1, 10, -504, 0); // r1 = *(u64 *)(r10 -504)
-
-interface Case {
-  readonly file: string;
-  readonly obj: BpfObject;
-  readonly prog: BpfProgram;
-}
 const cases: Case[] = exampleObjects().flatMap((file) => {
   const obj = loadObject(readExample(file), { objectName: file });
   return obj.programs.map((prog) => ({ file, obj, prog }));
 });
 
-/**
- * A non-identity rewrite with the lead's patcher: a spill/fill pair of r1 at
- * -504 and a `goto +0` before every kfunc call, a `goto +0` before every
- * bpf-to-bpf call and at the start of every function; then one of the
- * inserted no-ops deleted again.
- */
-function perturb(p: BpfProgram, insns0: Insn[] = p.insns): { insns: Insn[]; map: Int32Array } {
-  const before = new Map<number, Insn[]>();
-  const pre = (i: number, xs: Insn[]) => before.set(i, [...(before.get(i) ?? []), ...xs]);
-  for (const s of p.subprogs) if (p.insns[s.start].code !== 0x18) pre(s.start, [JA0]); // an lddw cannot be patched
-  for (const e of p.externCalls) if (e.kind === 'kfunc') pre(e.index, [SPILL_R1, FILL_R1, JA0]);
-  p.insns.forEach((x, i) => ((x.code === CALL && x.src === 1) || x.code === 0x95) && pre(i, x.code === 0x95 ? [JA0, JA0] : [JA0]));
-  const r1 = applyPatches(insns0, new Map([...before].map(([i, xs]) => [i, [...xs, insns0[i]]])));
-  // Slots of a patch are final: re-aim the bpf-to-bpf calls we put at the end of one.
-  for (const [i, xs] of before) {
-    const x = insns0[i];
-    if (x.code !== CALL || x.src !== 1) continue;
-    const at = r1.map[i] + xs.length;
-    r1.insns[at] = insn(x.code, x.dst, x.src, x.off, r1.map[i + x.imm + 1] - at - 1);
-  }
-  const firstKfunc = p.externCalls.find((e) => e.kind === 'kfunc');
-  // Delete the goto +0 after the first pair, or else the first inserted goto +0.
-  const del = firstKfunc ? r1.map[firstKfunc.index] + 2 : r1.insns.findIndex((x, i) => i < r1.insns.length - 1 && x === JA0);
-  expect(r1.insns[del]).toBe(JA0);
-  const r2 = applyPatches(r1.insns, new Map([[del, []]]));
-  return { insns: r2.insns, map: compose(r1.map, r2.map) };
-}
-
 function write(name: string, bytes: Uint8Array): string {
   const path = join(TMP, `${name}.o`);
   writeFileSync(path, bytes);
-  return path;
-}
-
-/**
- * The perturbation of both encodings of a program: the object's (what
- * loadObject reads back) and the model kernel's (what the inliner hands over:
- * map fds, kfunc BTF ids, named back by `kfuncName`). A kfunc call at the end
- * of a patch (code inserted before it) is no longer at its old slot's new
- * slot, so it is written only because kfuncName names it.
- */
-function perturbed(c: Case) {
-  const names = c.obj.externs.map((e) => e.name);
-  const model = linkToModel(c.obj, c.prog, (n) => 1000 + names.indexOf(n)).insns;
-  const kfuncName = (id: number) => names[id - 1000];
-  const a = perturb(c.prog);
-  const b = perturb(c.prog, model);
-  expect(b.map).toEqual(a.map);
-  return { insns: a.insns, model: b.insns, map: a.map, kfuncName };
-}
-
-/** Slots llvm-objdump shows (an lddw is one line) and the symbol of each relocation, in order. */
-function objdump(path: string): { lines: number; relocs: string[] } {
-  const text = run('llvm-objdump-19', ['-dr', path]);
-  const lines = text.split('\n').filter((l) => /^\s+\d+:\t[0-9a-f]{2} /.test(l)).length;
-  const relocs = [...text.matchAll(/R_BPF_64_(?:32|64)\s+(\S+)/g)].map((m) => m[1]);
-  return { lines, relocs };
-}
-
-const TEST_RUN_TYPES = new Set(['SCHED_CLS', 'SCHED_ACT', 'XDP', 'SOCKET_FILTER', 'CGROUP_SKB']);
-
-/** A 64-byte Ethernet/IPv4/UDP packet. */
-function packetFile(): string {
-  const p = new Uint8Array(64);
-  p.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
-  p.set([0x45, 0, 0, 50, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
-  p.set([0x04, 0xd2, 0x00, 0x35, 0, 30, 0, 0], 34);
-  for (let i = 42; i < 64; i++) p[i] = i;
-  const path = join(TMP, 'pkt.bin');
-  writeFileSync(path, p);
   return path;
 }
 
@@ -113,10 +34,7 @@ function loadAndRun(objPath: string, prog: BpfProgram, expectOnly: boolean): num
   return withLoaded(objPath, (pin, names) => {
     if (expectOnly) expect(names).toEqual([prog.name]);
     if (!TEST_RUN_TYPES.has(prog.progTypeName)) return undefined;
-    const outp = run('bpftool', ['prog', 'run', 'pinned', `${pin}/${prog.name}`, 'data_in', packetFile(), 'repeat', '1']);
-    const m = /Return value: (\d+)/.exec(outp);
-    expect(m, outp).not.toBeNull();
-    return Number(m![1]);
+    return testRun(`${pin}/${prog.name}`, packetFile(TMP));
   });
 }
 
@@ -167,9 +85,7 @@ describe(`rewriteObject: llvm-objdump-19 accepts the output${HAVE_OBJDUMP ? '' :
       for (const [tag, insns, map] of [['id', model, identity(prog.insns.length)], ['perturbed', pt.model, pt.map]] as const) {
         const path = write(`${prog.name}-${tag}`, rewriteObject(obj, prog.name, insns, map, { kfuncName: pt.kfuncName }));
         const d = objdump(path);
-        let lddw = 0;
-        for (let i = 0; i < insns.length; i++) if (insns[i].code === 0x18) (lddw++, i++);
-        expect(d.lines).toBe(insns.length - lddw);
+        expect(d.lines).toBe(objdumpLines(insns));
         // Every kfunc call is relocated against its kfunc; maps against their symbol.
         const kf = d.relocs.filter((r) => obj.externs.some((e) => e.kind === 'kfunc' && e.name === r));
         expect(kf).toEqual(prog.externCalls.filter((e) => e.kind === 'kfunc').map((e) => e.name));
