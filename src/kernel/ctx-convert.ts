@@ -8,7 +8,7 @@
 import { insn, type Insn } from '../isa/insn.js';
 import { AluOp, Class, JmpOp, LD_IMM64, Mode, PseudoCall, PseudoLd, Size, sizeBytes } from '../isa/opcode.js';
 import { KfError, withContext } from '../util/errors.js';
-import { BPF_PROG_TYPE_XDP, ctxAccess, uapiFields } from './ctx-access.js';
+import { BPF_PROG_TYPE_XDP, ctxAccess, ctxProgType, uapiFields } from './ctx-access.js';
 import { modelLayout, type ModelLayout } from './layout.js';
 
 const SZ: Record<number, Size> = { 1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW };
@@ -99,6 +99,8 @@ export function convertCtxInsn(progType: number, x: Insn, L: ModelLayout = model
   if (!isLoad && !isStore) throw new KfError(`unsupported ctx access opcode 0x${x.code.toString(16)}`);
   const size = sizeBytes((x.code & 0x18) as Size);
   const off = x.off;
+  const ctx = ctxProgType(progType)?.ctx;
+  if (ctx !== '__sk_buff' && ctx !== 'xdp_md') throw new KfError(`ctx conversion for program type ${progType} (${ctx ?? 'not modelled'}) is not modelled`);
   const res = ctxAccess(progType, off, size, isStore, L.structs);
   if (!res.ok) throw new KfError(`invalid bpf_context access off=${off} size=${size}${res.reason ? ` (${res.reason})` : ''}`);
   const base = isLoad ? x.src : x.dst;

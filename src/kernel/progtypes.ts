@@ -1,12 +1,18 @@
 // The program types the model kernel runs: their ctx, how test-run builds it,
 // and the ctx conversion / access rules (ctx-access.ts, ctx-convert.ts).
+// ctx-access.ts has the ctx rules of more program types than run here (the
+// verifier checks kprobe, tracepoint, perf_event, cgroup_sock, lwt, sk_skb
+// programs too); PROG_TYPES lists the ones test-run can build a ctx for.
 
 import { KfError } from '../util/errors.js';
 import {
-  BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_SCHED_ACT, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP,
+  BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_SCHED_ACT, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP, mayWritePkt,
 } from './ctx-access.js';
 
-export { ctxAccess, type CtxAccessResult, type CtxRegType } from './ctx-access.js';
+export {
+  ctxAccess, ctxProgType, ctxSize, mayAccessDirectPktData, mayAccessSkb, mayWritePkt, AttachType, CTX_PROG_TYPES, ProgType,
+  type CtxAccessOptions, type CtxAccessResult, type CtxProgType, type CtxRegType,
+} from './ctx-access.js';
 export { convertCtxAccesses, convertCtxInsn, type ConvertedProgram } from './ctx-convert.js';
 export { findCtxAccesses } from './ctx-track.js';
 export { BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_SCHED_ACT, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP };
@@ -21,19 +27,21 @@ export interface ProgTypeInfo {
   readonly uapiCtx: '__sk_buff' | 'xdp_md';
   /** Whether the program sees the Ethernet header at data (test_run's is_l2). */
   readonly l2: boolean;
-  /** may_access_direct_pkt_data(env, NULL, BPF_WRITE) */
+  /** may_access_direct_pkt_data(env, NULL, BPF_WRITE): mayWritePkt(id) */
   readonly pktWrite: boolean;
   /** ELF section prefixes libbpf maps to this type. */
   readonly sections: readonly string[];
 }
 
-export const PROG_TYPES: readonly ProgTypeInfo[] = [
-  { id: BPF_PROG_TYPE_SOCKET_FILTER, name: 'socket_filter', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: false, pktWrite: false, sections: ['socket'] },
-  { id: BPF_PROG_TYPE_SCHED_CLS, name: 'sched_cls', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: true, pktWrite: true, sections: ['tc', 'classifier', 'tcx/ingress', 'tcx/egress'] },
-  { id: BPF_PROG_TYPE_SCHED_ACT, name: 'sched_act', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: true, pktWrite: true, sections: ['action'] },
-  { id: BPF_PROG_TYPE_XDP, name: 'xdp', kernelCtx: 'xdp_buff', uapiCtx: 'xdp_md', l2: true, pktWrite: true, sections: ['xdp', 'xdp.frags'] },
-  { id: BPF_PROG_TYPE_CGROUP_SKB, name: 'cgroup_skb', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: false, pktWrite: false, sections: ['cgroup_skb/ingress', 'cgroup_skb/egress'] },
+const RUNNABLE: readonly Omit<ProgTypeInfo, 'pktWrite'>[] = [
+  { id: BPF_PROG_TYPE_SOCKET_FILTER, name: 'socket_filter', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: false, sections: ['socket'] },
+  { id: BPF_PROG_TYPE_SCHED_CLS, name: 'sched_cls', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: true, sections: ['tc', 'classifier', 'tcx/ingress', 'tcx/egress'] },
+  { id: BPF_PROG_TYPE_SCHED_ACT, name: 'sched_act', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: true, sections: ['action'] },
+  { id: BPF_PROG_TYPE_XDP, name: 'xdp', kernelCtx: 'xdp_buff', uapiCtx: 'xdp_md', l2: true, sections: ['xdp', 'xdp.frags'] },
+  { id: BPF_PROG_TYPE_CGROUP_SKB, name: 'cgroup_skb', kernelCtx: 'sk_buff', uapiCtx: '__sk_buff', l2: false, sections: ['cgroup_skb/ingress', 'cgroup_skb/egress'] },
 ];
+
+export const PROG_TYPES: readonly ProgTypeInfo[] = RUNNABLE.map((p) => ({ ...p, pktWrite: mayWritePkt(p.id) }));
 
 export function progType(id: number): ProgTypeInfo {
   const t = PROG_TYPES.find((p) => p.id === id);

@@ -3,5 +3,5 @@ export { verify, type VerifyProgram, type VerifyOptions, type VerifyResult } fro
 export type { MapDesc, RegState } from './state/reg.js';
 export type { VerifierState, FuncState } from './state/frame.js';
 export { RegType, SlotType } from './state/types.js';
-export { ProgType, ctxAccess } from './ctx-access.js';
+export { ProgType, ctxAccess } from '../kernel/ctx-access.js';
 export { helperProto, helperName } from './helpers-proto.js';

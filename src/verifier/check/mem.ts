@@ -1,6 +1,6 @@
 // Memory accesses: mirrors check_mem_access(), check_ptr_alignment(),
 // check_mem_region_access(), check_packet_access(), check_ctx_access().
-import { ctxAccess, mayWritePkt } from '../ctx-access.js';
+import { ctxAccess, ctxProgType, mayWritePkt, type CtxRegType } from '../../kernel/ctx-access.js';
 import type { Env } from '../env.js';
 import { scalarConst, scalarSext, scalarTruncate } from '../num/scalar.js';
 import { tnumAdd, tnumConst, tnumIsAligned, tnumIsConst, tnumStr } from '../num/tnum.js';
@@ -16,6 +16,18 @@ export const enum Access {
 }
 
 const tnStr = (r: RegState): string => (tnumIsConst(r.s.varOff) ? String(BigInt.asIntN(64, r.s.varOff.value)) : tnumStr(r.s.varOff));
+
+/**
+ * info->reg_type of a ctx load, as the register types this verifier models.
+ * PTR_TO_SOCK_COMMON_OR_NULL (__sk_buff->sk) is not modelled: the load yields an unknown scalar.
+ */
+const CTX_REG: Record<CtxRegType, RegType | undefined> = {
+  SCALAR_VALUE: undefined,
+  PTR_TO_PACKET: RegType.PTR_TO_PACKET,
+  PTR_TO_PACKET_META: RegType.PTR_TO_PACKET_META,
+  PTR_TO_PACKET_END: RegType.PTR_TO_PACKET_END,
+  PTR_TO_SOCK_COMMON_OR_NULL: undefined,
+};
 
 /** mirrors check_ptr_alignment() */
 function checkAlignment(env: Env, reg: RegState, off: number, size: number, strictOnce: boolean): void {
@@ -129,11 +141,13 @@ export function checkMemAccess(env: Env, regno: number, offIn: number, size: num
       break;
     case RegType.PTR_TO_CTX: {
       checkPtrOffReg(env, reg, regno, false);
-      const a = ctxAccess(env.progType, off, size, write);
-      if (!a.ok) env.reject(`invalid bpf_context access off=${off} size=${size}`);
+      // mirrors check_ctx_access(): env->ops->is_valid_access(); program types whose rules are not modelled refuse every access
+      const a = ctxProgType(env.progType) ? ctxAccess(env.progType, off, size, write, undefined, { attach: env.expectedAttachType, ldsx }) : undefined;
+      if (!a?.ok) env.reject(`invalid bpf_context access off=${off} size=${size}`);
       if (!write && valueReg >= 0) {
-        if (a.regType === undefined) markUnknown(regs[valueReg]);
-        else markPtr(regs[valueReg], a.regType);
+        const t = CTX_REG[a.regType];
+        if (t === undefined) markUnknown(regs[valueReg]);
+        else markPtr(regs[valueReg], t);
       }
       break;
     }
