@@ -93,7 +93,9 @@ async function ownVerify(input: OwnInput, logLevel: number): Promise<OwnVerdict 
       const { modelKfuncIds } = await import('./programs.js');
       const ids = modelKfuncIds();
       const linked = linkProgram(input.obj, input.prog, (n) => ids.get(n));
-      r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, { logLevel });
+      // with the BTF func_info the kernel load gets: global functions verified on their own
+      const btf = input.obj.btf;
+      r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(btf && { btf, funcInfo: input.prog.funcInfo }) }, { logLevel });
     }
     return { accepted: r.accepted, error: r.error, processed: r.processed, log: r.log };
   } catch (e) {

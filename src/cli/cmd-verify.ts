@@ -52,10 +52,14 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   }
   const path = args.positional[0];
   if (!path) throw new KfError('verify: missing FILE.o (or --cases FILE.jsonl)');
-  const { programs } = loadPrograms(path, args.get('prog'), undefined, args.get('btf'));
+  const { obj, programs } = loadPrograms(path, args.get('prog'), undefined, args.get('btf'));
   let allOk = true;
   for (const { prog, linked } of programs) {
-    const r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, { logLevel: level ? level | 4 : 4 });
+    // with the object's BTF and func_info, as the kernel gets them: global functions verified on their own
+    const r = verify(
+      { insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo }) },
+      { logLevel: level ? level | 4 : 4 },
+    );
     if (!r.accepted) allOk = false;
     if (json) {
       io.out(toJson(summary(prog.name, r)));

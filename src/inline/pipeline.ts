@@ -145,7 +145,10 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
       return h ? { ...base, btfId: h.btfId, helper: h.helper } : { ...base, btfId: prog.insns[s.site].imm };
     });
   const reverifyOpts = { logLevel: opts.logLevel ?? 0, inlined, ...(kfuncs && { kfuncs }) };
-  const reverified = verify({ ...prog, insns: r.insns }, reverifyOpts as Parameters<typeof verify>[1]);
+  // func_info moved along with the subprograms (as rewriteObject moves .BTF.ext): the global
+  // functions of the rewritten program are verified on their own again
+  const funcInfo = prog.funcInfo?.map((f) => ({ insn: r.map[f.insn], typeId: f.typeId }));
+  const reverified = verify({ ...prog, insns: r.insns, ...(funcInfo && { funcInfo }) }, reverifyOpts as Parameters<typeof verify>[1]);
   const ctxPcs = new Set<number>();
   for (const pc of findCtxAccesses(prog.insns)) ctxPcs.add(r.map[pc]);
   return { verified, withInstances: w, insns: r.insns, map: r.map, sites: r.sites, reverified, inlined, ctxPcs, helperSites };

@@ -28,6 +28,15 @@ export interface ValidateOptions {
    * last instruction is an exit or an unconditional jump. Default false.
    */
   wholeProgram?: boolean;
+  /**
+   * Slots whose call or function-address target a relocation supplies: an
+   * object's code section before linking, where a call into another section
+   * (a static function in .text: R_BPF_64_32 against the section symbol, imm
+   * relative to it; a global one: against the function's symbol, imm -1) has
+   * an imm that means nothing within this section. libbpf resolves these in
+   * bpf_object__reloc_code(); their targets are checked once linked. Default none.
+   */
+  relocated?: ReadonlySet<number>;
 }
 
 const SZ: Record<number, string> = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' };
@@ -155,7 +164,7 @@ function checkOne(insns: readonly Insn[], i: number, v: InsnView, opts: Validate
     case 'ld_imm64': {
       // mirrors resolve_pseudo_ldimm64(): map fds and indexes have no high half.
       if ((v.pseudo === 1 || v.pseudo === 5) && v.hi !== 0) return `lddw of a map ${v.pseudo === 1 ? 'fd' : 'index'} must have imm 0 in its second slot`;
-      if (v.pseudo === 4) return checkTarget(insns, v.lo + i + 1, 'function address');
+      if (v.pseudo === 4) return opts.relocated?.has(i) ? undefined : checkTarget(insns, v.lo + i + 1, 'function address');
       return undefined;
     }
     case 'alu':
@@ -170,7 +179,7 @@ function checkOne(insns: readonly Insn[], i: number, v: InsnView, opts: Validate
     case 'jcond':
       return checkTarget(insns, v.target, 'jump');
     case 'call':
-      if (v.callKind === 'local') return checkTarget(insns, v.target ?? -1, 'call');
+      if (v.callKind === 'local') return opts.relocated?.has(i) ? undefined : checkTarget(insns, v.target ?? -1, 'call');
       return undefined;
     default:
       return undefined;

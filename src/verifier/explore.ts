@@ -22,6 +22,7 @@ import { iterActiveDepthsDiffer } from './kfunc/iter.js';
 import { enterHelperInstance } from './kfunc/instance.js';
 import { onKernelCodePath } from './inlined/kernel-path.js';
 import { checkDynptrHelper, checkKfuncCall, isDynptrHelper, iterLoopCheck, kfuncEnv } from './kfunc/index.js';
+import { checkSubprogExit } from './global-func.js';
 
 interface StackElem {
   st: VerifierState;
@@ -290,7 +291,9 @@ export function doCheck(env: Env): void {
           doPrintState = true;
           continue;
         }
-        checkReturnCode(env);
+        // a global function verified on its own returns a scalar; the main program its type's range
+        if (env.cur.frames[0].subprogno) checkSubprogExit(env, () => checkRegArg(env, 0, Op.SRC));
+        else checkReturnCode(env);
         if (!exitPath()) break;
         continue;
       } else {

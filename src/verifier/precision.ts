@@ -14,6 +14,7 @@ import type { HistEntry, LinkedReg, VerifierState } from './state/frame.js';
 import type { RegState } from './state/reg.js';
 import { BPF_REG_SIZE, MAX_CALL_FRAMES, RegType, SlotType } from './state/types.js';
 import { niLeavesBodyAt } from './inlined/ni-backtrack.js';
+import { subprogIsGlobal } from './global-func.js';
 
 /** mirrors INSN_F_STACK_ACCESS and the frameno/spi packing of insn_stack_access_flags(). */
 export const INSN_F_STACK_ACCESS = 1 << 9;
@@ -173,6 +174,16 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
       bt.frame--;
       return 0;
     }
+    if (op === 0x80 && insn.src === 1 && subprogIsGlobal(env, env.subprogs.findIndex((s) => s.start === idx + insn.imm + 1))) {
+      // global subprogram call (mirrors backtrack_insn()): not descended into, so the
+      // next instruction in the history is the one after the call
+      if (idx + 1 !== subseq) env.reject('verifier bug: extra insn from subprog');
+      // r1-r5 are invalidated after the call: none may be requested any more
+      if (bt.regs[fr] & REGMASK_ARGS) env.reject(`verifier bug: global subprog unexpected regs ${(bt.regs[fr] >>> 0).toString(16)}`);
+      // global subprog always sets R0
+      bt.clearReg(fr, 0);
+      return 0;
+    }
     if (op === 0x80 && insn.src === 1) {
       // static subprogram call: we are leaving the callee
       if (bt.regs[fr] & ~REGMASK_ARGS || bt.stack[fr]) return ENOTSUPP;
@@ -289,7 +300,21 @@ function markChain(env: Env, start: VerifierState, regno: number): void {
   for (;;) {
     let cnt = st.history.length;
     if (level2) env.verbose(`mark_precise: frame${bt.frame}: last_idx ${lastIdx} first_idx ${firstIdx} subseq_idx ${subseq} \n`);
-    if (lastIdx < 0) return fallback();
+    if (lastIdx < 0) {
+      // at the entry of a global function verified on its own: only its
+      // arguments r1-r5 can be asked for (mirrors __mark_chain_precision())
+      const f0 = st.frames[0];
+      if (st.curframe === 0 && f0.subprogno > 0 && f0.callsite === -1 && !bt.stack[0] && !(bt.regs[0] & ~REGMASK_ARGS)) {
+        for (let i = 0; i < 32; i++) {
+          if (!bt.isReg(0, i)) continue;
+          bt.clearReg(0, i);
+          const r = f0.regs[i];
+          if (r.type === RegType.SCALAR_VALUE) r.precise = true;
+        }
+        return;
+      }
+      return fallback();
+    }
     for (let i = lastIdx; ;) {
       if (skipFirst) skipFirst = false;
       else if (backtrackInsn(env, i, subseq, histEntry(st, cnt, i), bt) === ENOTSUPP) return fallback();

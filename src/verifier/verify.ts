@@ -1,13 +1,13 @@
 // The verifier's entry point: mirrors bpf_check() (kernel/bpf/verifier.c).
 import type { Insn } from '../isa/insn.js';
 import { KfError } from '../util/errors.js';
-import { markPtr } from './check/regs.js';
 import { checkCfg, checkSubprogs, computeLiveRegs, isKfuncCall, isPseudoCall, resolveLdImm64 } from './cfg.js';
 import { Env, Reject } from './env.js';
-import { doCheck } from './explore.js';
-import { newFrame } from './state/frame.js';
+import { doCheckMain, doCheckSubprogs } from './check-subprogs.js';
+import { attachGlobalFuncs, checkFuncInfoEarly, checkFuncInfoLayout, type FuncInfoEntry } from './global-func.js';
+import type { Btf } from '../btf/index.js';
 import type { MapDesc } from './state/reg.js';
-import { MAX_BPF_STACK, MAX_CALL_FRAMES, RegType } from './state/types.js';
+import { MAX_BPF_STACK, MAX_CALL_FRAMES } from './state/types.js';
 import { inlinedEnv, prepareInlined, type InlinedRegion } from './inlined/index.js';
 import { attachKfuncEnv, checkProgramAndInstances, markIterNextCheckpoints, type InstancesOption, type KfuncOptions } from './kfunc/index.js';
 
@@ -26,6 +26,13 @@ export interface VerifyProgram {
   nrCpuIds?: number;
   /** attach_btf_id: tracing, LSM and extension programs must name their target. */
   attachBtfId?: number;
+  /**
+   * The object's BTF and the program's func_info (BpfObject.btf, BpfProgram.funcInfo):
+   * with both, functions of BTF linkage global are verified on their own from their
+   * prototypes (global-func.ts), as the kernel does; without, every subprogram is static.
+   */
+  btf?: Btf;
+  funcInfo?: readonly FuncInfoEntry[];
 }
 
 export interface VerifyOptions {
@@ -120,10 +127,28 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
   env.btfFuncInfo = prog.btfFuncInfo ?? true;
   env.nrCpuIds = Math.max(1, prog.nrCpuIds ?? 1);
   let error: string | undefined;
+  // BTF func_info: with both the BTF and records (an empty list is no func_info)
+  const funcInfo = prog.btf && prog.funcInfo?.length && env.btfFuncInfo ? prog.funcInfo : undefined;
   try {
-    if (opts.instances) checkProgramAndInstances(env, opts.instances.progLen, opts.instances.list);
-    else {
+    if (funcInfo) {
+      // mirrors check_btf_func_early(), before the subprograms are known (its lines have no newline)
+      const why = checkFuncInfoEarly(prog.btf!, funcInfo);
+      if (why !== undefined) {
+        env.log.write(why);
+        throw new Reject(why);
+      }
+    }
+    /** mirrors check_btf_func(), right after check_subprogs() */
+    const checkLayout = (progLen?: number): void => {
+      const why = funcInfo && checkFuncInfoLayout(env, funcInfo, progLen);
+      if (why) env.reject(why);
+    };
+    if (opts.instances) {
+      checkProgramAndInstances(env, opts.instances.progLen, opts.instances.list);
+      checkLayout(opts.instances.progLen);
+    } else {
       checkSubprogs(env);
+      checkLayout();
       resolveLdImm64(env);
     // mirrors check_attach_btf_id() for program types that attach to a BTF function
     if ((prog.progType === 26 || prog.progType === 28 || prog.progType === 29) && !prog.attachBtfId) env.reject('Tracing programs must provide btf_id');
@@ -132,12 +157,10 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
     }
     if (opts.inlined) prepareInlined(env, opts.inlined);
     markIterNextCheckpoints(env);
-    const f0 = newFrame(0, -1, 0);
-    markPtr(f0.regs[1], RegType.PTR_TO_CTX);
-    markPtr(f0.regs[10], RegType.PTR_TO_STACK);
-    env.cur = { frames: [f0], curframe: 0, refs: [], parent: null, branches: 1, insnIdx: 0, mayGotoDepth: 0, firstInsnIdx: 0, lastInsnIdx: -1, history: [], callbackUnrollDepth: 0 };
-    env.scratch.all();
-    doCheck(env);
+    if (funcInfo) attachGlobalFuncs(env, prog.btf!, funcInfo);
+    // mirrors bpf_check(): the main program, then the global functions it called
+    doCheckMain(env);
+    doCheckSubprogs(env);
     checkMaxStackDepth(env);
     for (let i = 0; i < env.insns.length; i++)
       if (env.reached[i] && isKfuncCall(env.insns[i]) && env.insns[i].imm === 0)
@@ -148,8 +171,6 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
   }
   const timeUs = Math.round(((typeof performance !== 'undefined' ? performance.now() : Date.now()) - t0) * 1000);
   const stackDepth = env.subprogs.map((s) => s.stackDepth);
-  // A successful level-1 load keeps only the statistics (the paths were all popped).
-  if (error === undefined && (level & 3) === 1) env.log.reset(0);
   if (level & 4) {
     env.log.write(`verification time ${timeUs} usec\n`);
     env.log.write(`stack depth ${stackDepth.join('+')}\n`);

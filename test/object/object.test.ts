@@ -69,6 +69,13 @@ const EXPECT: Record<string, { progs: [string, string, string, number | undefine
     progs: [['xdp_frags_slice', 'xdp.frags', 'XDP', 37]],
     maps: [['frag_stats', 'btf', 6, 4, 8, 3]],
   },
+  'global_funcs.bpf.o': {
+    progs: [
+      ['tc_global_funcs', 'tc', 'SCHED_CLS', undefined],
+      ['xdp_global_funcs', 'xdp', 'XDP', 37],
+    ],
+    maps: [['size_buckets', 'btf', 2 /* ARRAY */, 4, 8, 4]],
+  },
   'global_data.bpf.o': {
     progs: [
       ['kprobe_nanosleep', 'kprobe/do_nanosleep', 'KPROBE', undefined],
@@ -143,6 +150,19 @@ describe('loadObject on the examples', () => {
     const o = load('subprogs.bpf.o');
     expect(prog(o, 'tc_hash').subprogs.map((s) => s.name)).toEqual(['tc_hash', 'hash3', 'mix', 'clamp_len']);
     expect(prog(o, 'xdp_hash').subprogs.map((s) => s.name)).toEqual(['xdp_hash']); // mix was inlined there
+  });
+
+  it('calls of global functions (relocated against the function symbol) and of a static one in .text are linked', () => {
+    const o = load('global_funcs.bpf.o');
+    const tc = prog(o, 'tc_global_funcs');
+    expect(tc.subprogs.map((s) => s.name)).toEqual(['tc_global_funcs', 'classify', 'payload_len', 'bucket', 'bump']);
+    // func_info names the linkage: the verifier validates the global ones apart
+    const linkage = tc.funcInfo.map((f) => {
+      const t = o.btf!.typeById(f.typeId);
+      return t.kind === 'FUNC' ? `${t.name}:${t.linkage}` : '';
+    });
+    expect(linkage.sort()).toEqual(['bucket:static', 'bump:global', 'classify:global', 'payload_len:global', 'tc_global_funcs:global'].sort());
+    expect(prog(o, 'xdp_global_funcs').subprogs.map((s) => s.name)).toEqual(['xdp_global_funcs', 'eth_proto_hi']);
   });
 
   it('bpf_loop callback becomes a BPF_PSEUDO_FUNC ld_imm64', () => {

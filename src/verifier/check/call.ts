@@ -2,22 +2,23 @@
 // check_func_call() / setup_func_entry(), prepare_func_exit(),
 // check_return_code() and check_ld_abs() / check_ld_imm().
 import type { Insn } from '../../isa/insn.js';
-import { ctxAccess, mayAccessSkb, ProgType } from '../ctx-access.js';
+import { ctxAccess, mayAccessSkb, ProgType } from '../../kernel/ctx-access.js';
 import type { Env } from '../env.js';
 import { ArgType, helperName, helperProto, MAX_HELPER_ID, RetType } from '../helpers-proto.js';
 import { newFrame } from '../state/frame.js';
 import { copyReg, isKnownZero, regTypeStr, type RegState } from '../state/reg.js';
-import { MAX_CALL_FRAMES, PTR_MAYBE_NULL, RegType, SlotType } from '../state/types.js';
+import { MAX_BPF_STACK, MAX_CALL_FRAMES, PTR_MAYBE_NULL, RegType, SlotType } from '../state/types.js';
 import { forEachReg } from './jmp.js';
-import { checkMemRegion, checkPacketAccess, checkPtrOffReg } from './mem.js';
-import { checkRegArg, markKnown, markNotInit, markPtr, markUnknown, Op } from './regs.js';
-import { checkStackAccessWithinBounds, stackFrame } from './stack.js';
+import { checkPtrOffReg } from './mem.js';
+import { Access, checkHelperMemAccess, checkMemSizeReg, markRawModeWrites, newMemArgMeta } from './helper-mem.js';
+import { checkRegArg, copyInto, markKnown, markNotInit, markPtr, markUnknown, Op } from './regs.js';
+import { invalidateFrameSlices, stackFrame } from './stack.js';
 import { scalarRange } from '../num/scalar.js';
 import { markChainPrecision, markChainPrecisionBatch } from '../precision.js';
 import { callbackReturnCheck, findPrevEntry, invalidScalar, loopHelper, widenImpreciseScalars } from '../callback.js';
 import type { VerifierState } from '../state/frame.js';
-
-const BPF_MAX_VAR_SIZ = 1 << 29;
+import { checkSubprogCall, globalFuncs, lastLogLine, type GlobalFuncs } from '../global-func.js';
+import { stackLiveness } from '../state/liveness.js';
 
 function clearCallerSaved(env: Env): void {
   for (let i = 0; i <= 5; i++) {
@@ -26,53 +27,10 @@ function clearCallerSaved(env: Env): void {
   }
 }
 
-/** mirrors check_helper_mem_access() */
-function helperMem(env: Env, regno: number, size: number, write: boolean, zeroOk: boolean): void {
-  const reg = env.regs[regno];
-  switch (reg.type) {
-    case RegType.PTR_TO_PACKET:
-    case RegType.PTR_TO_PACKET_META:
-      checkPacketAccess(env, regno, reg, reg.off, size, zeroOk);
-      return;
-    case RegType.PTR_TO_MAP_KEY:
-      if (write) env.reject(`R${regno} cannot write into ${regTypeStr(reg)}`);
-      checkMemRegion(env, regno, reg, reg.off, size, reg.map?.keySize ?? 0, false);
-      return;
-    case RegType.PTR_TO_MAP_VALUE:
-      checkMemRegion(env, regno, reg, reg.off, size, reg.map?.valueSize ?? 0, zeroOk);
-      return;
-    case RegType.PTR_TO_MEM:
-      checkMemRegion(env, regno, reg, reg.off, size, reg.memSize, zeroOk);
-      return;
-    case RegType.PTR_TO_STACK: {
-      if (size === 0 && zeroOk) return;
-      checkStackAccessWithinBounds(env, regno, reg.off, size, ' indirect access to');
-      const f = stackFrame(env, reg);
-      const base = Number(BigInt.asIntN(64, reg.s.varOff.value)) + reg.off;
-      const lo = reg.s.varOff.mask === 0n ? base : Number(reg.s.smin) + reg.off;
-      const hi = reg.s.varOff.mask === 0n ? base + size : Number(reg.s.smax) + reg.off + size;
-      for (let i = lo; i < hi; i++) {
-        const slot = -i - 1;
-        const spi = Math.floor(slot / 8);
-        env.scratch.slot(spi);
-        if (!write) continue;
-        const s = f.stack[spi];
-        if (s.slotType[7] === SlotType.SPILL) {
-          markUnknown(s.spilled);
-          for (let j = 0; j < 8; j++) if (s.slotType[j] !== SlotType.INVALID) s.slotType[j] = SlotType.MISC;
-        }
-        s.slotType[slot % 8] = SlotType.MISC;
-      }
-      return;
-    }
-    default:
-      if (zeroOk && size === 0 && isKnownZero(reg)) return;
-      env.reject(`R${regno} type=${regTypeStr(reg)} expected=fp`);
-  }
-}
-
 const MEM_TYPES = [RegType.PTR_TO_STACK, RegType.PTR_TO_PACKET, RegType.PTR_TO_PACKET_META, RegType.PTR_TO_MAP_KEY, RegType.PTR_TO_MAP_VALUE, RegType.PTR_TO_MEM];
 const MEM_NAMES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+/** The modelled argument types with PTR_MAYBE_NULL (type_may_be_null(arg_type)). */
+const NULLABLE_ARGS: ReadonlySet<ArgType> = new Set([ArgType.PTR_TO_MEM_OR_NULL, ArgType.PTR_TO_STACK_OR_NULL]);
 
 /** mirrors check_helper_call() for the modelled helpers. */
 export function checkHelperCall(env: Env, insn: Insn, push?: (target: number) => VerifierState): void {
@@ -84,6 +42,7 @@ export function checkHelperCall(env: Env, insn: Insn, push?: (target: number) =>
   let map: RegState['map'] = null;
   let callback = -1;
   let constKey = -1n;
+  const memMeta = newMemArgMeta();
   for (let i = 0; i < 5; i++) {
     const at = fn.args[i] ?? ArgType.DONTCARE;
     if (at === ArgType.DONTCARE) continue;
@@ -93,6 +52,11 @@ export function checkHelperCall(env: Env, insn: Insn, push?: (target: number) =>
     if (at === ArgType.ANYTHING) continue;
     if (reg.type === RegType.KERNEL_VALUE) continue;
     const bad = (exp: string): never => env.reject(`R${regno} type=${regTypeStr(reg)} expected=${exp}`);
+    // mirrors check_func_arg(): a NULL register passed where the argument may be
+    // NULL skips the type checks, so that it was NULL must be precise (the running
+    // kernel marks it, before the size argument's checks: csum_diff(NULL, -1)
+    // logs r1's mark_precise lines and then "R2 min value is negative")
+    if (NULLABLE_ARGS.has(at) && isKnownZero(reg)) markChainPrecision(env, regno);
     switch (at) {
       case ArgType.CONST_MAP_PTR:
         if (reg.type !== RegType.CONST_PTR_TO_MAP) bad('map_ptr');
@@ -105,7 +69,10 @@ export function checkHelperCall(env: Env, insn: Insn, push?: (target: number) =>
       case ArgType.PTR_TO_MAP_KEY:
       case ArgType.PTR_TO_MAP_VALUE:
         if (!MEM_TYPES.includes(reg.type) || reg.flags & PTR_MAYBE_NULL) bad(MEM_NAMES);
-        helperMem(env, regno, at === ArgType.PTR_TO_MAP_KEY ? (map?.keySize ?? 0) : (map?.valueSize ?? 0), false, false);
+        // the model has no MEM_UNINIT map values (bpf_map_pop_elem): a read
+        memMeta.rawMode = false;
+        if (at === ArgType.PTR_TO_MAP_KEY) checkHelperMemAccess(env, regno, map?.keySize ?? 0, Access.READ, false, null);
+        else checkHelperMemAccess(env, regno, map?.valueSize ?? 0, Access.READ, false, memMeta);
         if (at === ArgType.PTR_TO_MAP_KEY && map && (map.type === 2 || map.type === 6)) constKey = constantMapKey(env, reg, map.keySize);
         break;
       case ArgType.PTR_TO_FUNC:
@@ -117,29 +84,24 @@ export function checkHelperCall(env: Env, insn: Insn, push?: (target: number) =>
         if (reg.type !== RegType.PTR_TO_STACK) bad('fp');
         break;
       case ArgType.PTR_TO_MEM_OR_NULL:
-        if (isKnownZero(reg)) break;
-        if (!MEM_TYPES.includes(reg.type) || reg.flags & PTR_MAYBE_NULL) bad(MEM_NAMES);
-        break;
       case ArgType.PTR_TO_MEM:
       case ArgType.PTR_TO_UNINIT_MEM:
+        // checked with the size argument that follows; MEM_UNINIT: raw mode
+        memMeta.rawMode = at === ArgType.PTR_TO_UNINIT_MEM;
+        if (at === ArgType.PTR_TO_MEM_OR_NULL && isKnownZero(reg)) break;
         if (!MEM_TYPES.includes(reg.type) || reg.flags & PTR_MAYBE_NULL) bad(MEM_NAMES);
         break;
       case ArgType.CONST_SIZE:
       case ArgType.CONST_SIZE_OR_ZERO: {
         if (reg.type !== RegType.SCALAR_VALUE) bad('scalar');
-        const zeroOk = at === ArgType.CONST_SIZE_OR_ZERO;
-        if (reg.s.smin < 0n) env.reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`);
-        if (reg.s.umin === 0n && !zeroOk) env.reject(`R${regno} invalid zero-sized read: u64=[${reg.s.umin},${reg.s.umax}]`);
-        if (reg.s.umax >= BigInt(BPF_MAX_VAR_SIZ)) env.reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
-        const prev = fn.args[i - 1];
-        const prevReg = env.regs[regno - 1];
-        if (prev === ArgType.PTR_TO_MEM_OR_NULL && isKnownZero(prevReg)) break;
-        helperMem(env, regno - 1, Number(reg.s.umax), prev === ArgType.PTR_TO_UNINIT_MEM, zeroOk);
-        markChainPrecision(env, regno);
+        // ARG_PTR_TO_UNINIT_MEM is MEM_WRITE: the helper writes the memory
+        const t = fn.args[i - 1] === ArgType.PTR_TO_UNINIT_MEM ? Access.WRITE : Access.READ;
+        checkMemSizeReg(env, regno, t, at === ArgType.CONST_SIZE_OR_ZERO, memMeta);
         break;
       }
     }
   }
+  markRawModeWrites(env, memMeta);
   if (id === 181 && callback >= 0 && push) loopHelper(env, callback, push);
   clearCallerSaved(env);
   const r0 = env.regs[0];
@@ -194,11 +156,53 @@ function constantMapKey(env: Env, key: RegState, keySize: number): bigint {
   return BigInt.asIntN(64, st.spilled.s.varOff.value);
 }
 
-/** mirrors __check_func_call() + setup_func_entry() for a static subprogram. */
+/** mirrors check_func_arg_reg_off() for the types a subprogram argument may have. */
+function checkFuncArgRegOff(env: Env, regno: number): void {
+  const reg = env.regs[regno];
+  const t = reg.type;
+  const plain = !(reg.flags & PTR_MAYBE_NULL);
+  // fixed and variable offsets are fine for these
+  if (t === RegType.SCALAR_VALUE || t === RegType.PTR_TO_STACK || t === RegType.PTR_TO_PACKET || t === RegType.PTR_TO_PACKET_META) return;
+  if (plain && (t === RegType.PTR_TO_MAP_KEY || t === RegType.PTR_TO_MAP_VALUE || t === RegType.PTR_TO_MEM)) return;
+  checkPtrOffReg(env, reg, regno, t === RegType.PTR_TO_BTF_ID || t === RegType.PTR_TO_FUNC);
+}
+
+/** mirrors check_mem_reg() for a global subprogram's memory argument: read and write access of `size` bytes. */
+function checkSubprogMemArg(env: Env, regno: number, size: number): void {
+  checkFuncArgRegOff(env, regno);
+  const reg = env.regs[regno];
+  if (reg.type === RegType.SCALAR_VALUE && isKnownZero(reg)) return; // NULL is fine for any pointer argument
+  const mayBeNull = (reg.flags & PTR_MAYBE_NULL) !== 0;
+  const saved = copyReg(reg);
+  if (mayBeNull) reg.flags &= ~PTR_MAYBE_NULL;
+  try {
+    if (reg.type === RegType.PTR_TO_STACK) {
+      // check_stack_range_initialized() reads the slots (stack liveness)
+      const base = Number(BigInt.asIntN(64, reg.s.varOff.value)) + reg.off;
+      const lo = reg.s.varOff.mask === 0n ? base : Number(reg.s.smin) + reg.off;
+      const hi = reg.s.varOff.mask === 0n ? base : Number(reg.s.smax) + reg.off;
+      if (size > 0) stackLiveness(env).readRange(reg.frameno, Math.max(lo, -MAX_BPF_STACK), Math.min(hi + size, 0));
+    }
+    checkHelperMemAccess(env, regno, size, Access.READ, true, null);
+    checkHelperMemAccess(env, regno, size, Access.WRITE, true, null);
+  } finally {
+    if (mayBeNull) copyInto(reg, saved);
+  }
+}
+
+/**
+ * mirrors check_func_call(): the BTF prototype check (btf_check_subprog_call()),
+ * then a global subprogram is assumed valid (verified on its own later,
+ * check-subprogs.ts) while a static one is entered. Returns the next instruction.
+ */
 export function checkFuncCall(env: Env, insn: Insn): number {
   const target = env.insnIdx + insn.imm + 1;
   const subprog = env.subprogs.findIndex((s) => s.start === target);
   if (subprog < 0) env.reject(`verifier bug: no subprog at insn ${target}`);
+  const gf = globalFuncs(env);
+  const err = gf ? checkSubprogCall(env, subprog, (r, size) => checkSubprogMemArg(env, r, size), (r) => checkFuncArgRegOff(env, r)) : 'inval';
+  if (err === 'fault') env.reject(lastLogLine(env));
+  if (gf?.isGlobal(subprog)) return globalFuncCall(env, gf, subprog, err === 'ok');
   const st = env.cur;
   if (st.curframe + 1 >= MAX_CALL_FRAMES) env.reject(`the call stack of ${st.curframe + 2} frames is too deep`);
   const caller = st.frames[st.curframe];
@@ -222,12 +226,36 @@ export function checkFuncCall(env: Env, insn: Insn): number {
   return target;
 }
 
+/** The global half of check_func_call(): arguments checked, R0 an unknown scalar, no descent. */
+function globalFuncCall(env: Env, gf: GlobalFuncs, subprog: number, argsOk: boolean): number {
+  const name = gf.name(subprog);
+  if (!argsOk) env.reject(`Caller passes invalid args into func#${subprog} ('${name}')`);
+  if (env.log.level & 3) env.verbose(`Func#${subprog} ('${name}') is global and assumed valid.\n`);
+  if (gf.subs[subprog].changesPktData) clearAllPktPointers(env);
+  // mark the global subprogram for verifying after the main program
+  gf.subs[subprog].called = true;
+  clearCallerSaved(env);
+  // all global functions return a 64-bit SCALAR_VALUE
+  markUnknown(env.regs[0]);
+  env.scratch.reg(0);
+  return env.insnIdx + 1;
+}
+
+/** mirrors clear_all_pkt_pointers() */
+function clearAllPktPointers(env: Env): void {
+  forEachReg(env.cur, (r) => {
+    if (r.type === RegType.PTR_TO_PACKET || r.type === RegType.PTR_TO_PACKET_META || r.type === RegType.PTR_TO_PACKET_END) markUnknown(r);
+  });
+}
+
 /** mirrors prepare_func_exit(); returns the instruction to continue at. */
 export function prepareFuncExit(env: Env): number {
   const st = env.cur;
   const callee = st.frames[st.curframe];
   const r0 = callee.regs[0];
   if (r0.type === RegType.PTR_TO_STACK) env.reject('cannot return stack pointer to the caller');
+  // slices whose buffer is on the callee's stack die with it (the kernel does it before "returning from callee:")
+  invalidateFrameSlices(env, callee.frameno);
   const caller = st.frames[st.curframe - 1];
   const inCallback = !!callee.inCallbackFn;
   // a callback returns to its helper call, which runs again (the next iteration)

@@ -5,8 +5,9 @@ import type { Env } from '../env.js';
 import { Reject } from '../env.js';
 import { checkPtrOffReg } from '../check/mem.js';
 import { checkRegArg, markNotInit, markPtr, markUnknown, Op } from '../check/regs.js';
-import { mayWritePkt } from '../ctx-access.js';
+import { mayWritePkt } from '../../kernel/ctx-access.js';
 import { tnumIsConst } from '../num/tnum.js';
+import { markChainPrecision } from '../precision.js';
 import type { VerifierState } from '../state/frame.js';
 import { isKnownZero, regTypeStr } from '../state/reg.js';
 import { MEM_RDONLY, PTR_MAYBE_NULL, RegType } from '../state/types.js';
@@ -18,6 +19,7 @@ import { processIterArg, processIterNextCall, type IterRef } from './iter.js';
 import { checkHelperMem, checkMemSizeReg } from './mem-arg.js';
 import type { KfuncMeta } from './proto.js';
 import { DynptrType } from './slots.js';
+import { noteSliceBuf } from '../check/stack.js';
 
 type Push = (target: number) => VerifierState;
 
@@ -29,6 +31,8 @@ interface ArgMeta {
   dynptr?: { type: number; id: number };
   iter?: IterRef;
   distill: DistillInfo;
+  /** A stack buffer__opt: its frame and the range of its start offsets (the slice's RegState.buf*). */
+  stackBuf?: { frame: number; lo: number; hi: number };
 }
 
 /** mirrors check_kfunc_args() */
@@ -85,11 +89,18 @@ function checkKfuncArgs(env: Env, meta: KfuncMeta): ArgMeta {
             if (!(e instanceof Reject)) throw e;
             env.reject(`arg#${i} arg#${i + 1} memory, len pair leads to invalid memory access`);
           }
+        } else {
+          // mirrors check_kfunc_args() KF_ARG_PTR_TO_MEM_SIZE on the running kernel: a NULL __opt buffer skips the checks, so its NULL-ness is made precise
+          markChainPrecision(env, regno);
         }
+        if (!isNull && reg.type === RegType.PTR_TO_STACK)
+          am.stackBuf = { frame: reg.frameno, lo: reg.off + Number(reg.s.smin), hi: reg.off + Number(reg.s.smax) };
         if (a.szk) {
           const sr = regs[sizeReg];
           if (sr.type !== RegType.SCALAR_VALUE || !tnumIsConst(sr.s.varOff)) env.reject(`R${sizeReg} must be a known constant`);
           am.constant = sr.s.varOff.value;
+          // __szk sizes the returned memory: the running kernel marks it precise after the constant check
+          markChainPrecision(env, sizeReg);
         } else if (next?.kind === 'scalar' && regs[sizeReg].type !== RegType.SCALAR_VALUE) {
           env.reject(`R${sizeReg} is not a scalar`);
         }
@@ -143,6 +154,16 @@ export function checkKfuncCall(env: Env, insn: Insn, push: Push): void {
     if (am.constant === undefined) env.reject('verifier internal error: bpf_dynptr_slice() has no constant size');
     markPtr(r0, RegType.PTR_TO_MEM);
     r0.memSize = Number(am.constant);
+    // the running kernel (6.18.44-fc, not mainline) records the stack buffer the slice may point into
+    // (printed buf=fp[frame]off+len, the length covering a variable offset): none when that length is
+    // 0 (size 0 at a fixed offset), but size 0 at a variable offset has one
+    const len = am.stackBuf ? am.stackBuf.hi - am.stackBuf.lo + r0.memSize : 0;
+    if (am.stackBuf && len > 0) {
+      r0.bufFrame = am.stackBuf.frame;
+      r0.bufOff = am.stackBuf.lo;
+      r0.bufLen = len;
+      noteSliceBuf(env);
+    }
     if (meta.name === 'bpf_dynptr_slice') r0.flags |= MEM_RDONLY;
     else if (!mayWritePkt(env.progType)) env.reject('the prog does not allow writes to packet data');
   } else {
