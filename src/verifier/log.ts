@@ -74,6 +74,8 @@ export function regStateStr(reg: RegState, frameno: number): string {
   if (reg.off) a.push(`off=${fmtSnum(BigInt(reg.off))}`);
   if (isPktPointer(reg)) a.push(`r=${fmtUnum(BigInt(reg.range))}`);
   if (t === RegType.PTR_TO_MEM) a.push(`sz=${fmtUnum(BigInt(reg.memSize))}`);
+  // the running kernel's slice buffer (state/reg.ts bufLen): frame, lowest offset, length
+  if (reg.bufLen) a.push(`buf=fp[${reg.bufFrame}]${fmtSnum(BigInt(reg.bufOff))}+${reg.bufLen}`);
   if (tnumIsConst(reg.s.varOff)) {
     if (reg.s.varOff.value) a.push(`imm=${fmtSnum(reg.s.varOff.value)}`);
   } else {

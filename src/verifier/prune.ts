@@ -49,9 +49,16 @@ const idMap = new IdMap();
 export type EqMode = 'not_exact' | 'range_within' | 'exact';
 const modeOf = (m: boolean | EqMode): EqMode => (m === true ? 'exact' : m === false ? 'range_within' : m);
 
+/**
+ * The slices' stack buffers (RegState.bufLen): the running kernel prunes only
+ * when both have none or the same frame and range (a wider or a narrower
+ * buffer is not safe), probed in test/verifier/slice-buf.test.ts.
+ */
+const sameBuf = (o: RegState, c: RegState): boolean => o.bufLen === c.bufLen && (!o.bufLen || (o.bufOff === c.bufOff && o.bufFrame === c.bufFrame));
+
 function regsExact(o: RegState, c: RegState, ids: IdMap): boolean {
   return (
-    o.type === c.type && o.flags === c.flags && o.off === c.off && o.range === c.range && o.map === c.map &&
+    o.type === c.type && o.flags === c.flags && o.off === c.off && o.range === c.range && o.map === c.map && sameBuf(o, c) &&
     o.memSize === c.memSize && o.frameno === c.frameno && scalarEquals(o.s, c.s) && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId)
   );
 }
@@ -76,7 +83,7 @@ function regsafe(o: RegState, c: RegState, ids: IdMap, mode: EqMode): boolean {
     case RegType.PTR_TO_MAP_KEY:
     case RegType.PTR_TO_MAP_VALUE:
     case RegType.PTR_TO_MEM:
-      return o.off === c.off && o.map === c.map && o.memSize === c.memSize && within(o, c) && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
+      return o.off === c.off && o.map === c.map && o.memSize === c.memSize && sameBuf(o, c) && within(o, c) && ids.check(o.id, c.id) && ids.check(o.refObjId, c.refObjId);
     case RegType.PTR_TO_PACKET:
     case RegType.PTR_TO_PACKET_META:
       if (o.range < 0 || c.range < 0) {

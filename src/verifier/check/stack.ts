@@ -93,6 +93,7 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
       slot.slotType[j] = nt;
     }
     if (zeroUsed) markChainPrecision(env, valueReg);
+    invalidateSliceBufs(env, f.frameno, minOff, maxOff);
     return;
   }
   const o = off + Number(BigInt.asIntN(64, ptr.s.varOff.value));
@@ -111,7 +112,7 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
     saveRegState(slot, reg, size);
     if (!fits) slot.spilled.id = 0;
   } else if (!reg && o % BPF_REG_SIZE === 0 && isSt) {
-    const tmp: RegState = { ...slot.spilled, type: RegType.SCALAR_VALUE, flags: 0, off: 0, range: 0, id: 0, refObjId: 0, s: scalarConst(BigInt(insn.imm)), precise: false, frameno: 0, map: null, memSize: 0 };
+    const tmp: RegState = { ...slot.spilled, type: RegType.SCALAR_VALUE, flags: 0, off: 0, range: 0, id: 0, refObjId: 0, s: scalarConst(BigInt(insn.imm)), precise: false, frameno: 0, map: null, memSize: 0, bufFrame: 0, bufOff: 0, bufLen: 0 };
     saveRegState(slot, tmp, size);
   } else if (reg && isSpillable(reg.type) && !(reg.type === RegType.KERNEL_VALUE && size !== BPF_REG_SIZE)) {
     if (size !== BPF_REG_SIZE) env.reject('invalid size of register spill');
@@ -128,6 +129,52 @@ export function checkStackWrite(env: Env, regno: number, off: number, size: numb
     flags = 0;
   }
   if (flags) pushInsnHistory(env, env.cur, flags, null);
+  // after the spill: a slice spilled into its own buffer is invalidated too
+  invalidateSliceBufs(env, f.frameno, o, o + size);
+}
+
+/** The verifications that made a slice with a stack buffer: only their stack writes look for slices. */
+const sliceBufEnvs = new WeakSet<Env>();
+
+/** A slice with a stack buffer exists from now on (kfunc/call.ts). */
+export function noteSliceBuf(env: Env): void {
+  sliceBufEnvs.add(env);
+}
+
+/**
+ * Every copy of a bpf_dynptr_slice result (registers and spilled registers of
+ * all frames, as bpf_for_each_reg_in_vstate() visits them) whose stack buffer
+ * (RegState.bufLen) matches `keep` becomes an unknown scalar, unscratched.
+ * Not in mainline 6.18: the running kernel's (6.18.44-fc) behaviour, probed in
+ * test/verifier/slice-buf.test.ts.
+ */
+function invalidateSlices(env: Env, hit: (r: RegState) => boolean): void {
+  if (!sliceBufEnvs.has(env)) return;
+  for (const f of env.cur.frames) {
+    for (const r of f.regs) if (r.bufLen && hit(r)) markUnknown(r);
+    for (const s of f.stack) if (s.slotType[BPF_REG_SIZE - 1] === SlotType.SPILL && s.spilled.bufLen && hit(s.spilled)) markUnknown(s.spilled);
+  }
+}
+
+/**
+ * A stack write of the bytes [lo, hi) of frame `frameno` (check_stack_write_fixed_off()
+ * and check_stack_write_var_off(): instruction stores, spills, atomics, the byte
+ * writes of a helper's ARG_PTR_TO_UNINIT_MEM buffer, dynptr and iterator
+ * construction) invalidates the slices whose buffer it overlaps. The clobbering
+ * of check_stack_range_initialized() (kfunc memory, helper buffers of variable
+ * size or offset) does not, nor does a write next to the buffer.
+ */
+export function invalidateSliceBufs(env: Env, frameno: number, lo: number, hi: number): void {
+  invalidateSlices(env, (r) => r.bufFrame === frameno && r.bufOff < hi && lo < r.bufOff + r.bufLen);
+}
+
+/**
+ * prepare_func_exit() hook: the slices whose buffer is in the returning frame's
+ * stack become unknown scalars (the running kernel does it before it prints
+ * "returning from callee:"), in every frame, spilled copies included.
+ */
+export function invalidateFrameSlices(env: Env, frameno: number): void {
+  invalidateSlices(env, (r) => r.bufFrame === frameno);
 }
 
 /** mirrors mark_reg_stack_read(): zeroes stay zero, anything else is unknown. */

@@ -69,7 +69,7 @@ function markStackSlotsDynptr(env: Env, reg: RegState, type: number): void {
   for (const s of [spi, spi - 1]) {
     const slot = f.stack[s];
     for (let i = 0; i < BPF_REG_SIZE; i++) slot.slotType[i] = SlotType.DYNPTR;
-    slot.spilled = { ...slot.spilled, flags: 0, off: 0, range: 0, refObjId: 0, precise: false, frameno: 0, map: null, memSize: 0 };
+    slot.spilled = { ...slot.spilled, flags: 0, off: 0, range: 0, refObjId: 0, precise: false, frameno: 0, map: null, memSize: 0, bufFrame: 0, bufOff: 0, bufLen: 0 };
     setDynptr(slot.spilled, type, s === spi, id);
     env.scratch.slot(s);
   }

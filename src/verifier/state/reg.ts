@@ -34,10 +34,19 @@ export interface RegState {
   memSize: number;
   /** The subprogram a PTR_TO_FUNC names. */
   subprogno?: number;
+  /**
+   * A bpf_dynptr_slice result that may point into the stack buffer passed as
+   * buffer__opt (the running kernel's reg->buf: see kfunc/call.ts): its frame,
+   * lowest offset and length (bufLen 0: none). A write there turns the pointer
+   * into an unknown scalar (check/stack.ts invalidateSliceBufs()).
+   */
+  bufFrame: number;
+  bufOff: number;
+  bufLen: number;
 }
 
 export function regNotInit(): RegState {
-  return { type: RegType.NOT_INIT, flags: 0, off: 0, range: 0, id: 0, refObjId: 0, s: scalarUnknown(), precise: false, frameno: 0, map: null, memSize: 0, subprogno: undefined };
+  return { type: RegType.NOT_INIT, flags: 0, off: 0, range: 0, id: 0, refObjId: 0, s: scalarUnknown(), precise: false, frameno: 0, map: null, memSize: 0, subprogno: undefined, bufFrame: 0, bufOff: 0, bufLen: 0 };
 }
 
 /** *dst = *src (copy_register_state() without the id handling), field by field. */
@@ -54,6 +63,9 @@ export function assignReg(dst: RegState, src: RegState): void {
   dst.map = src.map;
   dst.memSize = src.memSize;
   dst.subprogno = src.subprogno;
+  dst.bufFrame = src.bufFrame;
+  dst.bufOff = src.bufOff;
+  dst.bufLen = src.bufLen;
 }
 
 /** mirrors __mark_reg_not_init() in place: every field reset, the object kept. */
@@ -70,6 +82,9 @@ export function resetReg(r: RegState): void {
   r.map = null;
   r.memSize = 0;
   r.subprogno = undefined;
+  r.bufFrame = 0;
+  r.bufOff = 0;
+  r.bufLen = 0;
 }
 
 export function regUnknown(): RegState {
@@ -97,7 +112,7 @@ export function copyReg(r: RegState): RegState {
   // an explicit literal (one hidden class) is much cheaper than a spread
   return {
     type: r.type, flags: r.flags, off: r.off, range: r.range, id: r.id, refObjId: r.refObjId, s: r.s, precise: r.precise,
-    frameno: r.frameno, map: r.map, memSize: r.memSize, subprogno: r.subprogno,
+    frameno: r.frameno, map: r.map, memSize: r.memSize, subprogno: r.subprogno, bufFrame: r.bufFrame, bufOff: r.bufOff, bufLen: r.bufLen,
   };
 }
 
