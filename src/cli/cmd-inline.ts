@@ -109,6 +109,7 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
     return b ? callIdOf(b) : undefined;
   }, args.get('btf'));
   const written = new Map<string, RewrittenProgram>();
+  let inlinedSites = 0;
   const kfuncName = output ? kfuncNamer(lib) : undefined;
   let ok = true;
   const policyWant =
@@ -144,6 +145,7 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
     }
     if (!r.reverified.accepted) ok = false;
     if (output) written.set(prog.name, { name: prog.name, insns: r.insns, map: r.map, kfuncName });
+    if (output) inlinedSites += r.sites.filter((x) => x.inlined).length;
     if (args.has('json')) {
       io.out(
         toJson({
@@ -176,6 +178,14 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
     // The whole object: programs not selected with --prog are written as they are.
     const all = obj.programs.map((p) => written.get(p.name) ?? unchangedProgram(p));
     writeFileSync(output, withContext(`writing ${output}`, () => rewriteObject(obj, all)));
+    if (inlinedSites)
+      // the in-kernel RFC inlines after verification and ctx conversion; an object cannot say which loads are the body's
+      io.err(
+        `inline: note: ${output} holds ${inlinedSites} inlined kfunc bod${inlinedSites === 1 ? 'y' : 'ies'}, which read kernel structs ` +
+          '(struct sk_buff, xdp_buff) through the ctx pointer. Whoever loads the object (the kernel, kfinline run/verify) takes those loads ' +
+          'for __sk_buff/xdp_md field accesses and rewrites them, so it loads but does not compute what the inlined program computes: ' +
+          `read and diff it; to run the inlined program: kfinline run ${path} --inline.`,
+      );
   }
   return ok ? 0 : 1;
 }
