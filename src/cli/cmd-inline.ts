@@ -121,7 +121,7 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
         };
   for (const { prog, linked } of programs) {
     const inlineWith = (want: ((c: SiteCandidate) => true | string) | undefined) =>
-      inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo }) }, lib, {
+      inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo, lineInfo: prog.lineInfo }) }, lib, {
         mode,
         dce: !args.has('no-dce'),
         logLevel: args.int('log-level', 0),

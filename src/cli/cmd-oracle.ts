@@ -95,7 +95,7 @@ async function ownVerify(input: OwnInput, logLevel: number): Promise<OwnVerdict 
       const linked = linkProgram(input.obj, input.prog, (n) => ids.get(n));
       // with the BTF func_info the kernel load gets: global functions verified on their own
       const btf = input.obj.btf;
-      r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(btf && { btf, funcInfo: input.prog.funcInfo }) }, { logLevel });
+      r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(btf && { btf, funcInfo: input.prog.funcInfo, lineInfo: input.prog.lineInfo }) }, { logLevel });
     }
     return { accepted: r.accepted, error: r.error, processed: r.processed, log: r.log };
   } catch (e) {

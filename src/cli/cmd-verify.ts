@@ -55,9 +55,10 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   const { obj, programs } = loadPrograms(path, args.get('prog'), undefined, args.get('btf'));
   let allOk = true;
   for (const { prog, linked } of programs) {
-    // with the object's BTF and func_info, as the kernel gets them: global functions verified on their own
+    // with the object's BTF, func_info and line_info, as the kernel gets them: global functions verified on
+    // their own, source lines in the log
     const r = verify(
-      { insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo }) },
+      { insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo, lineInfo: prog.lineInfo }) },
       { logLevel: level ? level | 4 : 4 },
     );
     if (!r.accepted) allOk = false;

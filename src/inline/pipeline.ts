@@ -104,6 +104,24 @@ export function libraryKfuncOptions(lib: KfuncLibrary, programBtf?: Btf): KfuncO
   return extra.length ? { extra } : undefined;
 }
 
+/**
+ * line_info moved to the rewritten program's slots (as rewriteObject moves .BTF.ext): records
+ * of deleted slots collapse onto the slot that follows, the last one winning; records past the
+ * program's end go.
+ */
+function movedLineInfo(lineInfo: NonNullable<VerifyProgram['lineInfo']>, map: Int32Array): NonNullable<VerifyProgram['lineInfo']> {
+  const end = map[map.length - 1];
+  const out: { insn: number; fileName: string; line: string; lineNum: number }[] = [];
+  for (const l of lineInfo) {
+    const insn = l.insn >= 0 && l.insn < map.length ? map[l.insn] : -1;
+    if (insn < 0 || insn >= end) continue;
+    const moved = { insn, fileName: l.fileName, line: l.line, lineNum: l.lineNum };
+    if (out.length && out[out.length - 1].insn === insn) out[out.length - 1] = moved;
+    else out.push(moved);
+  }
+  return out;
+}
+
 export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: InlineOptions = {}): InlineResult {
   const mode = opts.mode ?? 'isolated';
   if (mode !== 'isolated' && mode !== 'non-isolated') throw new KfError(`inline mode "${String(mode)}" is not implemented`);
@@ -148,7 +166,8 @@ export function inlineProgram(prog: VerifyProgram, lib: KfuncLibrary, opts: Inli
   // func_info moved along with the subprograms (as rewriteObject moves .BTF.ext): the global
   // functions of the rewritten program are verified on their own again
   const funcInfo = prog.funcInfo?.map((f) => ({ insn: r.map[f.insn], typeId: f.typeId }));
-  const reverified = verify({ ...prog, insns: r.insns, ...(funcInfo && { funcInfo }) }, reverifyOpts as Parameters<typeof verify>[1]);
+  const lineInfo = prog.lineInfo && movedLineInfo(prog.lineInfo, r.map);
+  const reverified = verify({ ...prog, insns: r.insns, ...(funcInfo && { funcInfo }), ...(lineInfo && { lineInfo }) }, reverifyOpts as Parameters<typeof verify>[1]);
   const ctxPcs = new Set<number>();
   for (const pc of findCtxAccesses(prog.insns)) ctxPcs.add(r.map[pc]);
   return { verified, withInstances: w, insns: r.insns, map: r.map, sites: r.sites, reverified, inlined, ctxPcs, helperSites };

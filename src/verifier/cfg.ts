@@ -48,6 +48,8 @@ export function checkSubprogs(env: Env): void {
   }
   const sorted = [...starts].sort((a, b) => a - b);
   env.subprogs = sorted.map((start) => ({ start, stackDepth: 0, hasLdAbs: false }));
+  // the end of add_subprog_and_kfunc(), before check_subprogs() looks at the jumps
+  if (env.log.level & 2) for (let i = 0; i < sorted.length; i++) env.verbose(`func#${i} @${sorted[i]}\n`);
   if (n === 0) env.reject('last insn is not an exit or jmp');
   let cur = 0;
   let start = 0;

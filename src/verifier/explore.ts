@@ -23,6 +23,7 @@ import { enterHelperInstance } from './kfunc/instance.js';
 import { onKernelCodePath } from './inlined/kernel-path.js';
 import { checkDynptrHelper, checkKfuncCall, isDynptrHelper, iterLoopCheck, kfuncEnv } from './kfunc/index.js';
 import { checkSubprogExit } from './global-func.js';
+import { verboseLinfo } from './log-linfo.js';
 
 interface StackElem {
   st: VerifierState;
@@ -94,6 +95,7 @@ function isStateVisited(env: Env, idx: number): boolean {
           stackLiveness(env).incomplete = true;
           return pruneHit(env, idx, sl, cur);
         }
+        verboseLinfo(env, idx, '; ');
         env.verbose(`infinite loop detected at insn ${idx}\n`);
         env.verbose('cur state:');
         env.printState(cur, cur.curframe, true);
@@ -151,10 +153,11 @@ export function doCheck(env: Env): void {
   const exitPath = (): boolean => {
     env.scratch.all();
     updateBranchCounts(env.cur);
+    // bpf_update_live_stack() for the path that ended, before pop_stack() (also after the last one)
+    stackLiveness(env).update();
     const e = stack.pop();
     if (!e) return false;
     env.cur = e.st;
-    stackLiveness(env).update();
     if (popLog) env.log.reset(e.logPos);
     env.insnIdx = e.insnIdx;
     prevInsnIdx = e.prevInsnIdx;
@@ -204,6 +207,7 @@ export function doCheck(env: Env): void {
     }
     if (env.log.level) {
       if (env.scratch.any()) env.printInsnState(env.cur);
+      verboseLinfo(env, env.insnIdx, '; ');
       env.prevLogPos = env.log.pos;
       env.verbose(`${env.insnIdx}: ${regionInsnText(env) ?? disasmKernel(insns, env.insnIdx)}\n`);
       env.prevInsnPrintPos = env.log.pos - env.prevLogPos;

@@ -9,6 +9,8 @@ import type { Btf } from '../btf/index.js';
 import type { MapDesc } from './state/reg.js';
 import { MAX_BPF_STACK, MAX_CALL_FRAMES } from './state/types.js';
 import { inlinedEnv, prepareInlined, type InlinedRegion } from './inlined/index.js';
+import { attachLineInfo, type LineInfoEntry } from './log-linfo.js';
+import { computeCfgInfo, logLiveRegs } from './liveness-regs.js';
 import { attachKfuncEnv, checkProgramAndInstances, markIterNextCheckpoints, type InstancesOption, type KfuncOptions } from './kfunc/index.js';
 
 export interface VerifyProgram {
@@ -33,6 +35,12 @@ export interface VerifyProgram {
    */
   btf?: Btf;
   funcInfo?: readonly FuncInfoEntry[];
+  /**
+   * The program's BTF line_info (BpfProgram.lineInfo, slots of this program):
+   * the log then shows the source line before the instructions of each new
+   * record, as the kernel's does (`; <source> @ <file>:<line>`).
+   */
+  lineInfo?: readonly LineInfoEntry[];
 }
 
 export interface VerifyOptions {
@@ -126,6 +134,7 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
   env.expectedAttachType = prog.expectedAttachType ?? 0;
   env.btfFuncInfo = prog.btfFuncInfo ?? true;
   env.nrCpuIds = Math.max(1, prog.nrCpuIds ?? 1);
+  if (prog.lineInfo?.length) attachLineInfo(env, prog.lineInfo);
   let error: string | undefined;
   // BTF func_info: with both the BTF and records (an empty list is no func_info)
   const funcInfo = prog.btf && prog.funcInfo?.length && env.btfFuncInfo ? prog.funcInfo : undefined;
@@ -146,6 +155,7 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
     if (opts.instances) {
       checkProgramAndInstances(env, opts.instances.progLen, opts.instances.list);
       checkLayout(opts.instances.progLen);
+      computeCfgInfo(env);
     } else {
       checkSubprogs(env);
       checkLayout();
@@ -153,7 +163,10 @@ export function verify(prog: VerifyProgram, opts: VerifyOptions = {}): VerifyRes
     // mirrors check_attach_btf_id() for program types that attach to a BTF function
     if ((prog.progType === 26 || prog.progType === 28 || prog.progType === 29) && !prog.attachBtfId) env.reject('Tracing programs must provide btf_id');
       checkCfg(env);
+      // mirrors compute_postorder(), compute_scc(), then compute_live_registers() with its level-2 table
+      computeCfgInfo(env);
       computeLiveRegs(env);
+      logLiveRegs(env);
     }
     if (opts.inlined) prepareInlined(env, opts.inlined);
     markIterNextCheckpoints(env);

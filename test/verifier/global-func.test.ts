@@ -37,15 +37,15 @@ function example(name: string): BpfObject {
 /** Our verification of an object program, with (default) or without its BTF func_info. */
 function ours(obj: BpfObject, p: BpfProgram, logLevel: number, withBtf = true): VerifyResult {
   const l = linkProgram(obj, p, (x) => ids.get(x));
-  return verify({ insns: l.insns, progType: l.progType, maps: l.maps, nrCpuIds: 2, ...(withBtf && { btf: obj.btf, funcInfo: p.funcInfo }) }, { logLevel });
+  return verify({ insns: l.insns, progType: l.progType, maps: l.maps, nrCpuIds: 2, ...(withBtf && { btf: obj.btf, funcInfo: p.funcInfo, lineInfo: p.lineInfo }) }, { logLevel });
 }
 
-/** A kernel log made comparable: no source lines, no level-2 preamble or liveness trace, map addresses and timing out. */
+/** A log made comparable: whole (source lines, level-2 preamble and liveness trace included), map addresses and timing out. */
 function normalize(log: string): string {
   return log
     .split('\n')
-    .filter((l) => !l.startsWith('; ') && !/^func#\d+ @\d+$|^Live regs before insn:|^ +\d+: [.0-9]{10} |^\(\d+\) frame \d+ insn|^\(\d+\) live stack update|^verification time|^stack depth/.test(l))
-    .map((l) => l.replace(/r(\d+) = 0x[0-9a-f]+( +);/, (_m, r: string, sp: string) => `r${r} = ADDR${' '.repeat(Math.max(1, sp.length))};`).replace(/(before \d+: \(18\) r\d+ = )0x[0-9a-f]+/, '$1ADDR'))
+    .filter((l) => !/^verification time|^stack depth/.test(l))
+    .map((l) => l.replace(/\(18\) r(\d+) = 0x[0-9a-f]+/, '(18) r$1 = ADDR'))
     .join('\n')
     .replace(/ +;/g, ' ;');
 }

@@ -11,7 +11,9 @@ import type { Env } from '../env.js';
 import { ArgType, helperProto } from '../helpers-proto.js';
 import type { RegState } from '../state/reg.js';
 import { stackLiveness } from '../state/liveness.js';
-import { MAX_BPF_STACK, RegType } from '../state/types.js';
+import { BPF_REG_SIZE, MAX_BPF_STACK, RegType } from '../state/types.js';
+import { kfuncEnv } from '../kfunc/context.js';
+import type { KfuncMeta } from '../kfunc/proto.js';
 
 /** Lowest and highest fp-relative offset a PTR_TO_STACK register may hold. */
 function ptrRange(reg: RegState): [number, number] {
@@ -22,7 +24,10 @@ function ptrRange(reg: RegState): [number, number] {
   return [Number(reg.s.smin) + reg.off, Number(reg.s.smax) + reg.off];
 }
 
-/** The byte count a helper reads through argument `i` (0-based), or -1 when unknown, 0 when none. */
+/** No read through the argument (write-only memory, an uninitialised dynptr or iterator). */
+const NONE = -2;
+
+/** The byte count a helper reads through argument `i` (0-based), or -1 when unknown, NONE when none. */
 function readSize(env: Env, args: readonly ArgType[], i: number): number {
   const regs = env.regs;
   switch (args[i]) {
@@ -40,8 +45,43 @@ function readSize(env: Env, args: readonly ArgType[], i: number): number {
       if (sz.type !== RegType.SCALAR_VALUE || sz.s.umax > BigInt(MAX_BPF_STACK)) return -1;
       return Number(sz.s.umax);
     }
-    case ArgType.PTR_TO_UNINIT_MEM:
-      return 0;
+    case ArgType.PTR_TO_UNINIT_MEM: {
+      // check_mem_size_reg() drops raw mode (meta = NULL) for a size that is not
+      // constant, check_stack_range_initialized() for a variable offset: a read of umax bytes
+      const next = args[i + 1];
+      if (next !== ArgType.CONST_SIZE && next !== ArgType.CONST_SIZE_OR_ZERO) return NONE;
+      const sz = regs[i + 2];
+      const ptr = regs[i + 1];
+      if (sz.type !== RegType.SCALAR_VALUE) return NONE;
+      if (sz.s.varOff.mask === 0n && ptr.s.varOff.mask === 0n) return NONE;
+      return sz.s.umax > BigInt(MAX_BPF_STACK) ? -1 : Number(sz.s.umax);
+    }
+    default:
+      return -1;
+  }
+}
+
+/**
+ * The byte count a kfunc reads through argument `i` (0-based), -1 when unknown, NONE when none:
+ * mirrors the reads of check_kfunc_args(): an initialised dynptr or iterator is read
+ * (mark_stack_slot_obj_read()), an uninitialised one only written; memory with a size
+ * is read for the size's umax (check_kfunc_mem_size_reg()), sized memory for its size.
+ */
+function kfuncReadSize(env: Env, meta: KfuncMeta, i: number): number {
+  const a = meta.args[i];
+  if (!a) return -1;
+  switch (a.kind) {
+    case 'dynptr':
+      return a.uninit ? NONE : 16;
+    case 'iter':
+      return meta.name === `bpf_iter_${a.iterName}_new` ? NONE : a.nrSlots * BPF_REG_SIZE;
+    case 'mem_size': {
+      const sz = env.regs[i + 2];
+      if (sz.type !== RegType.SCALAR_VALUE || sz.s.umax > BigInt(MAX_BPF_STACK)) return -1;
+      return Number(sz.s.umax);
+    }
+    case 'mem':
+      return a.size;
     default:
       return -1;
   }
@@ -51,13 +91,15 @@ function readSize(env: Env, args: readonly ArgType[], i: number): number {
 export function markCallStackReads(env: Env, insn: Insn): void {
   const live = stackLiveness(env);
   const proto = insn.src === 0 ? helperProto(insn.imm, env.progType) : undefined;
+  const meta = insn.src === 2 ? kfuncEnv(env).meta(insn.imm) : undefined;
   for (let r = 1; r <= 5; r++) {
     const reg = env.regs[r];
     if (reg.type !== RegType.PTR_TO_STACK) continue;
     const [lo, hi] = ptrRange(reg);
-    const size = proto ? readSize(env, proto.args, r - 1) : -1;
-    if (size === 0) continue;
-    if (size > 0) live.readRange(reg.frameno, Math.max(lo, -MAX_BPF_STACK), hi + size);
+    const size = proto ? readSize(env, proto.args, r - 1) : meta ? kfuncReadSize(env, meta, r - 1) : -1;
+    if (size === NONE) continue;
+    // check_stack_range_initialized() reads [min_off, max_off + size): a variable offset reads even for size 0
+    if (size >= 0) live.readRange(reg.frameno, Math.max(lo, -MAX_BPF_STACK), hi + size);
     else live.readRange(reg.frameno, Math.max(lo, -MAX_BPF_STACK), 0);
   }
 }

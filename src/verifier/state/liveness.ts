@@ -15,6 +15,7 @@ import type { Env } from '../env.js';
 import type { VerifierState } from './frame.js';
 import { regNotInit } from './reg.js';
 import { BPF_REG_SIZE, MAX_CALL_FRAMES, SlotType } from './types.js';
+import { subprogPostorder } from '../liveness-regs.js';
 
 // per instruction and frame: may_read, must_write, must_write_acc, live_before (lo, hi each)
 const MAY = 0, MW = 2, MWA = 4, LB = 6, W = 8;
@@ -214,7 +215,7 @@ export class StackLiveness {
   }
 
   /** mirrors update_insn(): one step of the data flow; true when something changed. */
-  private updateInsn(inst: Instance, a: Int32Array, idx: number, succ: number[]): boolean {
+  private updateInsn(inst: Instance, frame: number, a: Int32Array, idx: number, succ: number[]): boolean {
     const n = this.successors(idx, succ);
     if (n === 0) return false;
     const p = (idx - inst.start) * W;
@@ -233,6 +234,10 @@ export class StackLiveness {
     const bLo = (aLo & ~a[p + MW]) | a[p + MAY];
     const bHi = (aHi & ~a[p + MW + 1]) | a[p + MAY + 1];
     const changed = bLo !== a[p + LB] || bHi !== a[p + LB + 1] || wLo !== a[p + MWA] || wHi !== a[p + MWA + 1];
+    if (this.env.log.level & 2 && (a[p + MAY] || a[p + MAY + 1] || a[p + MW] || a[p + MW + 1] || idx === inst.start || this.env.aux[idx]?.prunePoint)) {
+      this.logMaskChange(inst, 'live', frame, idx, a[p + LB], a[p + LB + 1], bLo, bHi);
+      this.logMaskChange(inst, 'written', frame, idx, a[p + MWA], a[p + MWA + 1], wLo, wHi);
+    }
     a[p + LB] = bLo;
     a[p + LB + 1] = bHi;
     a[p + MWA] = wLo;
@@ -245,15 +250,34 @@ export class StackLiveness {
     if (inst.mustWriteDropped)
       for (const a of inst.frames) if (a) for (let i = 0; i < inst.cnt; i++) a[i * W + MWA] = a[i * W + MWA + 1] = 0;
     const succ = [0, 0];
-    let changed = true;
-    while (changed) {
+    // the subprogram's instructions in postorder (env->cfg.insn_postorder), as the kernel visits them
+    const po = subprogPostorder(this.env, inst.start) ?? Array.from({ length: inst.cnt }, (_, i) => inst.start + inst.cnt - 1 - i);
+    let changed: boolean;
+    let cnt = 0;
+    do {
+      cnt++;
       changed = false;
-      for (const a of inst.frames) {
+      for (let frame = 0; frame <= inst.curframe; frame++) {
+        const a = inst.frames[frame];
         if (!a) continue;
-        for (let i = inst.cnt - 1; i >= 0; i--) if (this.updateInsn(inst, a, inst.start + i, succ)) changed = true;
+        for (const idx of po) {
+          if (idx < inst.start || idx >= inst.start + inst.cnt) continue;
+          if (this.updateInsn(inst, frame, a, idx, succ)) changed = true;
+        }
       }
-    }
+    } while (changed);
+    if (this.env.log.level & 2) this.env.verbose(`${fmtCallchain(inst)} live stack update done in ${cnt} iterations\n`);
     if (inst.curframe > 0) this.propagateToOuter(inst);
+  }
+
+  /** mirrors log_mask_change() */
+  private logMaskChange(inst: Instance, pfx: string, frame: number, idx: number, oLo: number, oHi: number, nLo: number, nHi: number): void {
+    const cLo = oLo ^ nLo, cHi = oHi ^ nHi;
+    if (!cLo && !cHi) return;
+    let out = `${fmtCallchain(inst)} frame ${frame} insn ${idx} `;
+    if (nLo & cLo || nHi & cHi) out += `+${pfx} ${fmtStackMask(nLo & cLo, nHi & cHi)} `;
+    if (~nLo & cLo || ~nHi & cHi) out += `-${pfx} ${fmtStackMask(~nLo & cLo, ~nHi & cHi)}`;
+    this.env.verbose(out + '\n');
   }
 
   /** mirrors propagate_to_outer_instance() */
@@ -344,6 +368,18 @@ export class StackLiveness {
       this.clean(st);
     }
   }
+}
+
+/** mirrors fmt_callchain(): "(callsite,...,subprogram start)" */
+function fmtCallchain(inst: Instance): string {
+  return `(${inst.callsites.slice(0, inst.curframe + 1).join(',')})`;
+}
+
+/** mirrors bpf_fmt_stack_mask(): the slots' frame offsets, "-8,-16", within the 320-byte tmp_str_buf. */
+function fmtStackMask(lo: number, hi: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < 64; i++) if (((i < 32 ? lo >>> i : hi >>> (i - 32)) & 1) !== 0) parts.push(String(-(i + 1) * 8));
+  return parts.join(',').slice(0, 319);
 }
 
 const byEnv = new WeakMap<Env, StackLiveness>();
