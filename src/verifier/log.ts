@@ -56,7 +56,8 @@ export class Scratch {
 export function regStateStr(reg: RegState, frameno: number): string {
   const t = reg.type;
   if (t === RegType.SCALAR_VALUE) {
-    const id = reg.id ? `id=${reg.id}` : undefined;
+    // linked with a constant delta (check/alu.ts BPF_ADD_CONST): "id=N+off", "%+d"
+    const id = reg.id ? `id=${reg.id & 0x3fffffff}${reg.id & 0xc0000000 ? (reg.off < 0 ? '' : '+') + reg.off : ''}` : undefined;
     return formatScalar(reg.s, { precise: reg.precise, id });
   }
   let out = regTypeStr(reg);

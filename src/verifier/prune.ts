@@ -77,6 +77,9 @@ function regsafe(o: RegState, c: RegState, ids: IdMap, mode: EqMode): boolean {
   switch (o.type) {
     case RegType.SCALAR_VALUE:
       if (!o.precise && mode === 'not_exact') return true;
+      // linked with a constant delta (check/alu.ts BPF_ADD_CONST): same flag, same delta
+      if ((o.id & 0xc0000000) !== (c.id & 0xc0000000)) return false;
+      if (o.id & 0xc0000000 && o.off !== c.off) return false;
       return ids.checkScalar(o.id, c.id) && within(o, c);
     case RegType.KERNEL_VALUE:
       return true;

@@ -2,7 +2,7 @@
 // adjust_ptr_min_max_vals() and adjust_scalar_min_max_vals().
 import type { Insn } from '../../isa/insn.js';
 import type { Env } from '../env.js';
-import { boundsSync, scalarAlu, scalarConst, scalarConstImm, scalarConst32, scalarEndian, scalarMovsx, scalarUnknown, type AluOp, type Scalar } from '../num/scalar.js';
+import { boundsSync, scalarAlu, scalarConst, scalarConstImm, scalarConst32, scalarConstValue, scalarEndian, scalarIsConst, scalarMovsx, scalarUnknown, type AluOp, type Scalar } from '../num/scalar.js';
 import { tnumAdd, tnumIsConst, tnumStr, tnumSub } from '../num/tnum.js';
 import { S64_MAX, S64_MIN, U64_MAX } from '../num/u64.js';
 import { isPktPointer, regTypeStr, type RegState } from '../state/reg.js';
@@ -17,9 +17,31 @@ const OPS: Record<number, AluOp> = {
 };
 export const BPF_MAX_VAR_OFF = 1 << 29;
 
+/**
+ * Linked scalars with a constant delta (include/linux/bpf_verifier.h, 6.18.44:
+ * the stable backport of "Support negative offsets, BPF_SUB, and alu32 for
+ * linked register tracking" and its fixes). `r1 = r2; r1 += 10` leaves
+ * r1.id = N | BPF_ADD_CONST64 and r1.off = 10 (`w1 += 10`: BPF_ADD_CONST32);
+ * the log prints `id=N+10` (state/log print_reg_state()), sync_linked_regs()
+ * (check/jmp.ts) adds the delta. Ids stay below 2^30, so the flags are the top bits.
+ */
+export const BPF_ADD_CONST64 = 0x80000000;
+export const BPF_ADD_CONST32 = 0x40000000;
+export const BPF_ADD_CONST = 0xc0000000;
+/** reg->id & ~BPF_ADD_CONST */
+export const scalarIdBase = (id: number): number => id & 0x3fffffff;
+/** reg->id & BPF_ADD_CONST (0, BPF_ADD_CONST32 or BPF_ADD_CONST64) */
+export const scalarIdFlags = (id: number): number => (id & BPF_ADD_CONST) >>> 0;
+
 /** mirrors assign_scalar_id_before_mov() */
 export function assignScalarId(env: Env, src: RegState): void {
-  if (src.type === RegType.SCALAR_VALUE && !src.id && !tnumIsConst(src.s.varOff)) src.id = env.nextId();
+  if (src.type !== RegType.SCALAR_VALUE) return;
+  if (scalarIdFlags(src.id)) {
+    // rY went through rY += const already: multiple rX += const are not supported
+    src.id = 0;
+    src.off = 0;
+  }
+  if (!src.id && !tnumIsConst(src.s.varOff)) src.id = env.nextId();
 }
 
 /** Bit width a scalar can hold: mirrors get_reg_width(). */
@@ -180,10 +202,41 @@ function adjustRegMinMax(env: Env, insn: Insn, is64: boolean, srcX: boolean, op:
   }
   let aop = OPS[op];
   if (insn.off === 1) aop = op === 0x30 ? 'sdiv' : 'smod';
+  // alu32 links need the upper half zero before the operation
+  const dstUmax = dst.s.umax;
   const s = scalarAlu(aop, is64, dst.s, srcS);
   dst.s = s;
-  // A new value: linked scalar ids no longer describe it.
-  dst.id = 0;
+  linkConstDelta(insn, is64, srcX, op, dst, srcS, dstUmax);
+}
+
+const S32_MIN_N = -0x80000000;
+
+/**
+ * The end of adjust_reg_min_max_vals(): `rX += const` / `rX -= const` on a
+ * scalar with an id remembers the delta (BPF_ADD_CONST); any other result
+ * is a new value and loses the id.
+ */
+function linkConstDelta(insn: Insn, is64: boolean, srcX: boolean, op: number, dst: RegState, srcS: Scalar, dstUmax: bigint): void {
+  const alu32 = !is64;
+  const clear = (): void => {
+    dst.id = 0;
+    dst.off = 0;
+  };
+  // src_reg == dst_reg: the source is the result, not a constant delta
+  if ((op !== 0x00 && op !== 0x10) || !dst.id || !scalarIsConst(srcS, alu32) || (srcX && insn.src === insn.dst)) return clear();
+  const val = scalarConstValue(srcS, alu32);
+  if (!alu32 && (BigInt.asIntN(64, val) < BigInt(S32_MIN_N) || BigInt.asIntN(64, val) > 0x7fffffffn)) return clear();
+  if (alu32 && dstUmax > 0xffffffffn) return clear();
+  let off = Number(BigInt.asIntN(32, val));
+  if (op === 0x10) {
+    // negating S32_MIN would overflow
+    if (off === S32_MIN_N) return clear();
+    off = 0 - off;
+  }
+  // a register that went through rX += val already cannot accumulate another val
+  if (scalarIdFlags(dst.id)) return clear();
+  dst.id = (dst.id | (alu32 ? BPF_ADD_CONST32 : BPF_ADD_CONST64)) >>> 0;
+  dst.off = off;
 }
 
 function scalarWith(v: { smin: bigint; smax: bigint; umin: bigint; umax: bigint }, varOff: Scalar['varOff']): Scalar {

@@ -3,12 +3,14 @@
 // and find_good_pkt_pointers().
 import type { Insn } from '../../isa/insn.js';
 import type { Env } from '../env.js';
-import { isBranchTaken, refineBranch, scalarConst, type JmpOp } from '../num/scalar.js';
-import { tnumIsConst } from '../num/tnum.js';
+import { boundsSync, isBranchTaken, refineBranch, scalarConst, scalarZext32, type JmpOp, type Scalar } from '../num/scalar.js';
+import { tnumAdd, tnumIsConst } from '../num/tnum.js';
+import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from '../num/u64.js';
 import type { LinkedReg, VerifierState } from '../state/frame.js';
-import { collectLinkedRegs, markChainPrecision, pushInsnHistory } from '../precision.js';
-import { isPktPointer, maybeNull, type RegState } from '../state/reg.js';
-import { PTR_MAYBE_NULL, RegType } from '../state/types.js';
+import { markChainPrecision, pushInsnHistory } from '../precision.js';
+import { assignReg, isPktPointer, maybeNull, type RegState } from '../state/reg.js';
+import { PTR_MAYBE_NULL, RegType, SlotType } from '../state/types.js';
+import { BPF_ADD_CONST, BPF_ADD_CONST32, scalarIdBase } from './alu.js';
 import { checkRegArg, Op } from './regs.js';
 
 const JOPS: Record<number, JmpOp> = {
@@ -167,12 +169,80 @@ function matchPkt(insn: Insn, thisB: VerifierState, other: VerifierState): boole
   return true;
 }
 
-/** mirrors sync_linked_regs() for plain equal-id scalars. */
-function syncLinked(vs: VerifierState, known: RegState): void {
-  if (known.type !== RegType.SCALAR_VALUE || !known.id) return;
-  forEachReg(vs, (r) => {
-    if (r !== known && r.type === RegType.SCALAR_VALUE && r.id === known.id) r.s = known.s;
-  });
+/** mirrors LINKED_REGS_MAX */
+const LINKED_REGS_MAX = 6;
+
+/**
+ * mirrors collect_linked_regs() (6.18.44, with "collect only live registers
+ * in linked regs"): scalars whose id without BPF_ADD_CONST is `id`, among the
+ * registers live before the instruction of each frame and the spilled
+ * scalars. Past LINKED_REGS_MAX the leftover registers lose their id.
+ */
+function collectLinked(env: Env, vs: VerifierState, id: number, out: LinkedReg[]): void {
+  id = scalarIdBase(id);
+  const add = (r: RegState, frameno: number, no: number, isReg: boolean): void => {
+    if (r.type !== RegType.SCALAR_VALUE || scalarIdBase(r.id) !== id) return;
+    if (out.length < LINKED_REGS_MAX) out.push({ frameno, no, isReg });
+    else {
+      r.id = 0;
+      r.off = 0;
+    }
+  };
+  for (let i = vs.curframe; i >= 0; i--) {
+    const f = vs.frames[i];
+    const at = i === vs.curframe ? vs.insnIdx : vs.frames[i + 1].callsite;
+    const live = env.aux[at]?.liveRegs ?? 0x7ff;
+    for (let j = 0; j < 10; j++) if (live & (1 << j)) add(f.regs[j], i, j, true);
+    for (let j = 0; j < f.stack.length; j++) if (f.stack[j].slotType[7] === SlotType.SPILL) add(f.stack[j].spilled, i, j, false);
+  }
+}
+
+/** scalar32_min_max_add() + scalar_min_max_add() + tnum_add() of a known `delta`, without reg_bounds_sync(). */
+function addDelta(s: Scalar, delta: bigint): Scalar {
+  const d32 = Number(BigInt.asIntN(32, delta));
+  const du32 = d32 >>> 0;
+  let s32min = s.s32min + d32, s32max = s.s32max + d32;
+  if (s32min < S32_MIN || s32min > S32_MAX || s32max < S32_MIN || s32max > S32_MAX) [s32min, s32max] = [S32_MIN, S32_MAX];
+  let u32min = s.u32min + du32, u32max = s.u32max + du32;
+  const u32minOv = u32min > U32_MAX, u32maxOv = u32max > U32_MAX;
+  [u32min, u32max] = [u32min >>> 0, u32max >>> 0];
+  if (!u32minOv && u32maxOv) [u32min, u32max] = [0, U32_MAX];
+  let smin = s.smin + delta, smax = s.smax + delta;
+  if (smin < S64_MIN || smin > S64_MAX || smax < S64_MIN || smax > S64_MAX) [smin, smax] = [S64_MIN, S64_MAX];
+  const du = BigInt.asUintN(64, delta);
+  let umin = s.umin + du, umax = s.umax + du;
+  const uminOv = umin > U64_MAX, umaxOv = umax > U64_MAX;
+  [umin, umax] = [BigInt.asUintN(64, umin), BigInt.asUintN(64, umax)];
+  if (!uminOv && umaxOv) [umin, umax] = [0n, U64_MAX];
+  return { varOff: tnumAdd(s.varOff, scalarConst(delta).varOff), smin, smax, umin, umax, s32min, s32max, u32min, u32max };
+}
+
+/**
+ * mirrors sync_linked_regs() (6.18.44): every collected scalar sharing the
+ * known register's id becomes a copy of it, plus the constant delta between
+ * the two (reg->off - known_reg->off) when either went through rX += const,
+ * zero-extended when either link was made by alu32. Links of mixed widths
+ * (one BPF_ADD_CONST32, the other BPF_ADD_CONST64) are skipped.
+ */
+function syncLinked(vs: VerifierState, known: RegState, linked: readonly LinkedReg[]): void {
+  for (const e of linked) {
+    const f = vs.frames[e.frameno];
+    const reg = e.isReg ? f.regs[e.no] : f.stack[e.no].spilled;
+    if (reg.type !== RegType.SCALAR_VALUE || reg === known) continue;
+    if (scalarIdBase(reg.id) !== scalarIdBase(known.id)) continue;
+    if (((reg.id ^ known.id) & BPF_ADD_CONST) >>> 0 === BPF_ADD_CONST) continue;
+    if ((!(reg.id & BPF_ADD_CONST) && !(known.id & BPF_ADD_CONST)) || reg.off === known.off) {
+      assignReg(reg, known);
+      continue;
+    }
+    const { off, id } = reg;
+    const delta = BigInt(reg.off) - BigInt(known.off);
+    // reg = known_reg; reg += delta, keeping its own off and id
+    assignReg(reg, known);
+    reg.off = off;
+    reg.id = id;
+    reg.s = (reg.id | known.id) & BPF_ADD_CONST32 ? scalarZext32(addDelta(known.s, delta)) : boundsSync(addDelta(known.s, delta));
+  }
 }
 
 export interface CondResult {
@@ -217,8 +287,8 @@ export function checkCondJmp(env: Env, insn: Insn, push: (target: number) => Ver
   const thisB = env.cur;
   // mirrors collect_linked_regs() + push_insn_history() before push_stack()
   const linked: LinkedReg[] = [];
-  if (insn.code & 8 && src.type === RegType.SCALAR_VALUE && src.id) collectLinkedRegs(env, thisB, src.id, linked);
-  if (dst.type === RegType.SCALAR_VALUE && dst.id) collectLinkedRegs(env, thisB, dst.id, linked);
+  if (insn.code & 8 && src.type === RegType.SCALAR_VALUE && src.id) collectLinked(env, thisB, src.id, linked);
+  if (dst.type === RegType.SCALAR_VALUE && dst.id) collectLinked(env, thisB, dst.id, linked);
   if (linked.length > 1) pushInsnHistory(env, thisB, 0, linked);
   const other = push(env.insnIdx + insn.off + 1);
   const oregs = other.frames[other.curframe].regs;
@@ -236,14 +306,14 @@ export function checkCondJmp(env: Env, insn: Insn, push: (target: number) => Ver
       dst.s = f[0];
       if (srcX) src.s = f[1];
     }
-    if (srcX && src.id) {
-      syncLinked(thisB, src);
-      syncLinked(other, oregs[insn.src]);
-    }
-    if (dst.id) {
-      syncLinked(thisB, dst);
-      syncLinked(other, oregs[insn.dst]);
-    }
+  }
+  if (srcX && src.type === RegType.SCALAR_VALUE && src.id) {
+    syncLinked(thisB, src, linked);
+    syncLinked(other, oregs[insn.src], linked);
+  }
+  if (dst.type === RegType.SCALAR_VALUE && dst.id) {
+    syncLinked(thisB, dst, linked);
+    syncLinked(other, oregs[insn.dst], linked);
   }
   if (!is32 && srcX && isPtr(src) && isPtr(dst) && maybeNull(src) !== maybeNull(dst)) {
     const eq = op === 0x10 ? oregs : op === 0x50 ? regs : null;

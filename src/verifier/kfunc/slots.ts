@@ -94,7 +94,10 @@ export function stackObjStr(f: FuncState, spi: number, iterName: (btfId: number)
     const a: string[] = [];
     if (reg.id) a.push(`id=${reg.id}`);
     if (reg.refObjId) a.push(`ref_id=${reg.refObjId}`);
-    if (reg.id) a.push(`dynptr_id=${reg.id}`);
+    // The kernel prints reg->dynptr_id, which shares a union with dynptr.first_slot
+    // (struct { u32 mem_size; u32 dynptr_id; } vs struct { type; bool first_slot; }):
+    // the main slot is the first slot, so it always reads 1.
+    a.push('dynptr_id=1');
     return { text: ` fp${(-main - 1) * BPF_REG_SIZE}=dynptr_${dynptrTypeStr(dynptrType(reg))}(${a.join(',')})`, skip: BPF_DYNPTR_NR_SLOTS - 1 };
   }
   if (t === SlotType.ITER) {
