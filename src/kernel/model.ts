@@ -2,7 +2,8 @@
 // execution engines an Env (helpers by id, kfuncs by model BTF id, map
 // addresses for the pseudo ld_imm64 forms).
 
-import type { Env, NativeFn } from '../vm/env.js';
+import { withFast, type Env, type NativeFn } from '../vm/env.js';
+import type { Btf } from '../btf/index.js';
 import type { AddressSpace } from '../vm/memory.js';
 import { KfError } from '../util/errors.js';
 import { HELPERS, KFUNCS, kfuncIds } from './catalogue.js';
@@ -25,7 +26,11 @@ export class ModelKernel {
     this.rt = new KernelRuntime(mem, opts);
     for (const h of HELPERS) this.helpers.set(h.id, h.impl(this.rt));
     this.kfuncIds = kfuncIds(this.rt.L.structs);
-    for (const k of KFUNCS) this.kfuncs.set(this.kfuncIds.get(k.name)!, k.impl(this.rt));
+    const btf = this.rt.L.structs.btf;
+    for (const k of KFUNCS) {
+      const id = this.kfuncIds.get(k.name)!;
+      this.kfuncs.set(id, zeroExtendNarrowReturn(btf, id, k.impl(this.rt)));
+    }
   }
 
   /** BTF id of a kfunc or internal function of the model. */
@@ -78,3 +83,25 @@ export class ModelKernel {
     };
   }
 }
+
+/**
+ * A kernel function returning a 32-bit (or narrower) integer leaves the
+ * upper half of r0 zero, as the x86-64 JIT's call of native code does (the
+ * callee writes eax; the verifier only marks the subregister,
+ * mark_btf_func_reg_size()): `int` results such as -EINVAL reach the program
+ * as 0x00000000ffffffea, not sign-extended. Natives return the C value; this
+ * wrapper truncates it for the functions whose BTF return type is narrower
+ * than 64 bits.
+ */
+function zeroExtendNarrowReturn(btf: Btf, funcId: number, fn: NativeFn): NativeFn {
+  const ret = btf.funcProto(funcId).returnType;
+  if (ret === 0) return fn;
+  const t = btf.typeById(btf.skipModsAndTypedefs(ret));
+  if (t.kind === 'PTR' || btf.resolveSize(ret) >= 8) return fn;
+  const wrapped = (c: Parameters<NativeFn>[0], a: bigint, b: bigint, d: bigint, e: bigint, f: bigint): bigint => BigInt.asUintN(32, fn(c, a, b, d, e, f));
+  // keep the declared parameter count (declaredArgs() reads it from the source)
+  Object.defineProperty(wrapped, 'length', { value: fn.length });
+  const fast = fn.fast;
+  return fast ? withFast(wrapped, (c, a, b, d, e, f) => fast(c, a, b, d, e, f) >>> 0) : (wrapped as NativeFn);
+}
+

@@ -7,6 +7,8 @@ import { readDynptr, DYNPTR_RDONLY_BIT } from '../../src/kernel/kfuncs/dynptr.js
 import { BPF_EXIST, BPF_NOEXIST } from '../../src/kernel/maps.js';
 
 const EFAULT = -14n, EINVAL = -22n, ERANGE = -34n, E2BIG = -7n, EEXIST = -17n, ENOENT = -2n;
+/** An int-returning kfunc's error as r0 holds it: the upper half zero (src/kernel/model.ts zeroExtendNarrowReturn). */
+const int = (e: bigint): bigint => BigInt.asUintN(32, e);
 const pkt = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
 
 function setup() {
@@ -32,7 +34,7 @@ describe('skb internals (non-linear)', () => {
     expect(k.rt.skb.headlen(ctx)).toBe(40);
     expect(call(kf('skb_copy_bits'), ctx, 30, sp, 50)).toBe(0n);
     expect(mem.read(sp, 50)).toEqual(data.subarray(30, 80));
-    expect(call(kf('skb_copy_bits'), ctx, 95, sp, 6)).toBe(EFAULT);
+    expect(call(kf('skb_copy_bits'), ctx, 95, sp, 6)).toBe(int(EFAULT));
     expect(call(kf('skb_copy_bits'), ctx, 94, sp, 6)).toBe(0n);
     expect(mem.read(sp, 6)).toEqual(data.subarray(94, 100));
     expect(skbBytes(k.rt, ctx)).toEqual(data);
@@ -71,7 +73,7 @@ describe('dynptr kfuncs', () => {
     const { k, kf, call, sp, mem } = setup();
     const { ctx } = buildSkb(k.rt, data, { l2: true });
     mem.write(sp, new Uint8Array(16).fill(1));
-    expect(call(kf('bpf_dynptr_from_skb'), ctx, 1, sp)).toBe(EINVAL);
+    expect(call(kf('bpf_dynptr_from_skb'), ctx, 1, sp)).toBe(int(EINVAL));
     expect(call(kf('bpf_dynptr_is_null'), sp)).toBe(1n);
     expect(call(kf('bpf_dynptr_size'), sp)).toBe(BigInt(0xffffffea));
   });
@@ -92,15 +94,15 @@ describe('dynptr kfuncs', () => {
     const { k, kf, call, sp, mem, helper } = setup();
     const { ctx } = buildSkb(k.rt, data, { l2: true });
     call(kf('bpf_dynptr_from_skb'), ctx, 0, sp);
-    expect(call(kf('bpf_dynptr_adjust'), sp, 101, 101)).toBe(ERANGE);
-    expect(call(kf('bpf_dynptr_adjust'), sp, 10, 5)).toBe(EINVAL);
+    expect(call(kf('bpf_dynptr_adjust'), sp, 101, 101)).toBe(int(ERANGE));
+    expect(call(kf('bpf_dynptr_adjust'), sp, 10, 5)).toBe(int(EINVAL));
     expect(call(kf('bpf_dynptr_adjust'), sp, 10, 30)).toBe(0n);
     expect(readDynptr(k.rt, sp)).toMatchObject({ size: 20, offset: 10, type: 3 });
     expect(call(helper(201), sp + 32, 20, sp, 0, 0)).toBe(0n);
     expect(mem.read(sp + 32, 20)).toEqual(data.subarray(10, 30));
     expect(call(helper(201), sp + 32, 1, sp, 20, 0)).toBe(E2BIG);
     expect(call(helper(201), sp + 32, 1, sp, 0, 1)).toBe(EINVAL);
-    expect(call(kf('bpf_dynptr_adjust'), 0n + BigInt(sp + 64), 0, 0)).toBe(EINVAL); // zeroed = NULL dynptr
+    expect(call(kf('bpf_dynptr_adjust'), 0n + BigInt(sp + 64), 0, 0)).toBe(int(EINVAL)); // zeroed = NULL dynptr
   });
 
   it('dynptr_write to a non-linear skb pulls the range into the head', () => {
@@ -161,9 +163,9 @@ describe('iterators, maps, misc helpers', () => {
       seen.push(k.mem.dv.getInt32(Number(p), true));
     }
     expect(seen).toEqual([0, 1, 2]);
-    expect(call(kf('bpf_iter_num_new'), sp, 5, 1)).toBe(EINVAL);
+    expect(call(kf('bpf_iter_num_new'), sp, 5, 1)).toBe(int(EINVAL));
     expect(call(kf('bpf_iter_num_next'), sp)).toBe(0n);
-    expect(call(kf('bpf_iter_num_new'), sp, -(2 ** 31), 2 ** 31 - 1)).toBe(E2BIG);
+    expect(call(kf('bpf_iter_num_new'), sp, -(2 ** 31), 2 ** 31 - 1)).toBe(int(E2BIG));
     expect(call(kf('bpf_iter_num_new'), sp, 4, 4)).toBe(0n);
     expect(call(kf('bpf_iter_num_next'), sp)).toBe(0n);
   });
