@@ -14,7 +14,7 @@ import { parseArgs } from './args.js';
 import { loadLibrary, xlatedText } from './cmd-inline.js';
 import type { Io } from './io.js';
 import { packagePath } from './files.js';
-import { kernelFor, loadPrograms } from './programs.js';
+import { kernelFor, loadPrograms, verifyInput } from './programs.js';
 import { formatTable } from './stats-table.js';
 
 export const DEFAULT_DEMO = packagePath(import.meta.url, 'examples', 'build', 'dynptr_slice.bpf.o');
@@ -22,12 +22,12 @@ export const DEFAULT_DEMO = packagePath(import.meta.url, 'examples', 'build', 'd
 export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(argv, { values: ['prog', 'repeat', 'rounds'] });
   const path = args.positional[0] ?? DEFAULT_DEMO;
-  const { programs } = loadPrograms(path, args.get('prog'));
+  const { obj, programs } = loadPrograms(path, args.get('prog'));
   const { prog, linked } = programs[0];
   const h = (s: string): void => io.out('\n' + pc.bold(pc.cyan(s)));
   io.out(pc.bold(`kfinline: inlinable kfuncs for ${prog.name} (${path})`));
   h('1. verify the program as written');
-  const v0 = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, { logLevel: 4 });
+  const v0 = verify(verifyInput(obj, prog, linked), { logLevel: 4 });
   io.out(`   ${v0.accepted ? pc.green('accepted') : pc.red('rejected: ' + v0.error)}; ${linked.kfuncCalls.length} kfunc calls`);
   if (!v0.accepted) throw new KfError(`the program is rejected: ${v0.error}`);
   h('2. inline each kfunc call site (isolated mode, as the kernel RFC)');
@@ -35,8 +35,8 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   let noDce: InlineResult;
   let dce: InlineResult;
   try {
-    noDce = inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, lib, { dce: false });
-    dce = inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, lib, { dce: true });
+    noDce = inlineProgram(verifyInput(obj, prog, linked), lib, { dce: false });
+    dce = inlineProgram(verifyInput(obj, prog, linked), lib, { dce: true });
   } catch (e) {
     if (e instanceof KfError) {
       io.out(pc.red(`   inlining failed: ${e.message}`));

@@ -10,7 +10,7 @@ import { parseArgs } from './args.js';
 import { loadLibrary } from './cmd-inline.js';
 import { toJson } from './files.js';
 import type { Io } from './io.js';
-import { loadPrograms } from './programs.js';
+import { loadPrograms, verifyInput } from './programs.js';
 
 export function policyOf(s: string | undefined, dflt: InlinePolicy): InlinePolicy {
   const p = s ?? dflt;
@@ -24,7 +24,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
   if (!path) throw new KfError('explain: missing FILE.o');
   const policy = policyOf(args.get('policy'), 'auto');
   const lib = loadLibrary(args.get('kfuncs'));
-  const { programs } = loadPrograms(path, args.get('prog'));
+  const { obj, programs } = loadPrograms(path, args.get('prog'));
   for (const { prog, linked } of programs) {
     // helper calls with inlinable bodies (hash-map lookups, bpf_dynptr_read/write) are sites too
     const helperSites = findHelperSites(linked.insns, linked.maps, lib);
@@ -34,7 +34,7 @@ export async function explainCommand(argv: string[], io: Io): Promise<number> {
       continue;
     }
     const decisions = new Map<number, Decision>();
-    const r = inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, lib, {
+    const r = inlineProgram(verifyInput(obj, prog, linked), lib, {
       dce: !args.has('no-dce'),
       want: (c) => {
         const d = decide(c, policy);

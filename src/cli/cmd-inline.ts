@@ -24,7 +24,7 @@ import { policyOf } from './cmd-explain.js';
 import { parseArgs } from './args.js';
 import { readInput, toJson } from './files.js';
 import type { Io } from './io.js';
-import { loadPrograms, modelKfuncIds } from './programs.js';
+import { loadPrograms, modelKfuncIds, verifyInput } from './programs.js';
 
 export function loadLibrary(path: string | undefined): KfuncLibrary {
   if (!path) return defaultKfuncLibrary();
@@ -121,7 +121,7 @@ export async function inlineCommand(argv: string[], io: Io): Promise<number> {
         };
   for (const { prog, linked } of programs) {
     const inlineWith = (want: ((c: SiteCandidate) => true | string) | undefined) =>
-      inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo, lineInfo: prog.lineInfo }) }, lib, {
+      inlineProgram(verifyInput(obj, prog, linked), lib, {
         mode,
         dce: !args.has('no-dce'),
         logLevel: args.int('log-level', 0),

@@ -15,7 +15,7 @@ import { parseArgs } from './args.js';
 import { loadLibrary } from './cmd-inline.js';
 import { packagePath, toJson } from './files.js';
 import type { Io } from './io.js';
-import { kernelFor, loadPrograms } from './programs.js';
+import { kernelFor, loadPrograms, verifyInput } from './programs.js';
 import { formatTable } from './stats-table.js';
 
 const EXAMPLES = packagePath(import.meta.url, 'examples', 'build');
@@ -84,8 +84,8 @@ export function runReport(opts: { repeat: number; entries?: readonly SuiteEntry[
     } catch {
       continue; // the example exists under another program name
     }
-    const { linked } = loaded.programs[0];
-    const prog = { insns: linked.insns, progType: linked.progType, maps: linked.maps };
+    const { prog: bpfProg, linked } = loaded.programs[0];
+    const prog = verifyInput(loaded.obj, bpfProg, linked);
     const data = packet(e.data);
     const runOpts = {
       ...(e.linear !== undefined && { nonLinear: { linearLen: e.linear } }),

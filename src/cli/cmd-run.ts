@@ -13,7 +13,7 @@ import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
 import { readInput, readJsonlCases, toJson } from './files.js';
 import type { Io } from './io.js';
-import { kernelFor, loadPrograms } from './programs.js';
+import { kernelFor, loadPrograms, verifyInput } from './programs.js';
 import { callIdOf, inlineProgram } from '../inline/pipeline.js';
 import { loadLibrary } from './cmd-inline.js';
 
@@ -71,7 +71,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   if (lib) {
     const mode = args.get('mode') ?? 'isolated';
     if (mode !== 'isolated' && mode !== 'non-isolated') throw new KfError(`run: --mode must be isolated or non-isolated, not "${mode}"`);
-    const inl = inlineProgram({ insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo }) }, lib, { mode });
+    const inl = inlineProgram(verifyInput(obj, prog, linked), lib, { mode });
     if (!inl.reverified.accepted) throw new KfError(`run --inline: program "${prog.name}": the inlined program does not verify: ${inl.reverified.error}`);
     insns = inl.insns;
     ctxPcs = inl.ctxPcs;

@@ -8,7 +8,7 @@ import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
 import { toJson } from './files.js';
 import type { Io } from './io.js';
-import { loadPrograms } from './programs.js';
+import { loadPrograms, verifyInput } from './programs.js';
 import { compareRows, formatCsv, formatTable, parseCsv, STAT_COLS, type StatRow } from './stats-table.js';
 
 export async function statsCommand(argv: string[], io: Io): Promise<number> {
@@ -29,9 +29,9 @@ export async function statsCommand(argv: string[], io: Io): Promise<number> {
   if (args.positional.length === 0) throw new KfError('stats: missing FILE.o');
   const rows: StatRow[] = [];
   for (const path of args.positional) {
-    const { programs } = loadPrograms(path, args.get('prog'));
+    const { obj, programs } = loadPrograms(path, args.get('prog'));
     for (const { prog, linked } of programs) {
-      const r = verify({ insns: linked.insns, progType: linked.progType, maps: linked.maps }, { logLevel: 0 });
+      const r = verify(verifyInput(obj, prog, linked), { logLevel: 0 });
       rows.push({
         file_name: basename(path),
         prog_name: prog.name,

@@ -11,7 +11,7 @@ import { KfError } from '../util/errors.js';
 import { parseArgs } from './args.js';
 import { readJsonlCases, toJson } from './files.js';
 import type { Io } from './io.js';
-import { loadPrograms } from './programs.js';
+import { loadPrograms, verifyInput } from './programs.js';
 
 export function summary(prog: string, r: VerifyResult) {
   return {
@@ -58,7 +58,7 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
     // with the object's BTF, func_info and line_info, as the kernel gets them: global functions verified on
     // their own, source lines in the log
     const r = verify(
-      { insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo, lineInfo: prog.lineInfo }) },
+      verifyInput(obj, prog, linked),
       { logLevel: level ? level | 4 : 4 },
     );
     if (!r.accepted) allOk = false;

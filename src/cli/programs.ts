@@ -10,6 +10,7 @@ import { ModelKernel } from '../kernel/model.js';
 import { loadObject, type BpfObject, type BpfProgram } from '../object/index.js';
 import { AddressSpace } from '../vm/memory.js';
 import { withContext } from '../util/errors.js';
+import type { VerifyProgram } from '../verifier/verify.js';
 import { selectPrograms } from './cmd-disasm.js';
 import { loadBtf, readInput } from './files.js';
 
@@ -68,4 +69,13 @@ export function kernelFor(linked: LinkedProgram): ModelKernel {
   const k = new ModelKernel(new AddressSpace());
   createMaps(k, linked.maps);
   return k;
+}
+
+/**
+ * What verify() and inlineProgram() take for a linked program of an object:
+ * with the object's BTF, func_info and line_info, as the kernel gets them
+ * (global functions verified on their own, source lines in the log).
+ */
+export function verifyInput(obj: BpfObject, prog: BpfProgram, linked: LinkedProgram): VerifyProgram {
+  return { insns: linked.insns, progType: linked.progType, maps: linked.maps, ...(obj.btf && { btf: obj.btf, funcInfo: prog.funcInfo, lineInfo: prog.lineInfo }) };
 }
