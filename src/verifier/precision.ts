@@ -12,7 +12,8 @@ import { disasmKernel } from '../isa/disasm-kernel.js';
 import type { Env } from './env.js';
 import type { HistEntry, LinkedReg, VerifierState } from './state/frame.js';
 import type { RegState } from './state/reg.js';
-import { BPF_REG_SIZE, MAX_CALL_FRAMES, RegType, SlotType } from './state/types.js';
+import { BPF_REG_SIZE, MAX_BPF_STACK, MAX_CALL_FRAMES, RegType, SlotType } from './state/types.js';
+import { KfError } from '../util/errors.js';
 import { niLeavesBodyAt } from './inlined/ni-backtrack.js';
 import { subprogIsGlobal } from './global-func.js';
 
@@ -30,18 +31,24 @@ const LINKED_REGS_MAX = 6;
 /** Backtracking gave up (the kernel's -ENOTSUPP): every scalar becomes precise. */
 const ENOTSUPP = 1;
 
-/** mirrors struct backtrack_state */
+/**
+ * mirrors struct backtrack_state. The per-frame u64 stack masks are kept as
+ * two 32-bit halves (slots 0-31 and 32-63: the stack has at most 64 slots)
+ * so that the backtracking loop does no BigInt work.
+ */
 export class Backtrack {
   frame = 0;
   readonly regs = new Int32Array(MAX_CALL_FRAMES);
-  readonly stack: bigint[] = new Array<bigint>(MAX_CALL_FRAMES).fill(0n);
+  readonly stackLo = new Int32Array(MAX_CALL_FRAMES);
+  readonly stackHi = new Int32Array(MAX_CALL_FRAMES);
   reset(): void {
     this.frame = 0;
     this.regs.fill(0);
-    this.stack.fill(0n);
+    this.stackLo.fill(0);
+    this.stackHi.fill(0);
   }
   empty(): boolean {
-    for (let i = 0; i <= this.frame; i++) if (this.regs[i] || this.stack[i]) return false;
+    for (let i = 0; i <= this.frame; i++) if ((this.regs[i] | this.stackLo[i] | this.stackHi[i]) !== 0) return false;
     return true;
   }
   setReg(fr: number, r: number): void {
@@ -54,14 +61,38 @@ export class Backtrack {
     return (this.regs[fr] & (1 << r)) !== 0;
   }
   setSlot(fr: number, spi: number): void {
-    this.stack[fr] |= 1n << BigInt(spi);
+    checkSpi(spi);
+    if (spi < 32) this.stackLo[fr] |= 1 << spi;
+    else this.stackHi[fr] |= 1 << (spi - 32);
   }
   clearSlot(fr: number, spi: number): void {
-    this.stack[fr] &= ~(1n << BigInt(spi));
+    checkSpi(spi);
+    if (spi < 32) this.stackLo[fr] &= ~(1 << spi);
+    else this.stackHi[fr] &= ~(1 << (spi - 32));
   }
   isSlot(fr: number, spi: number): boolean {
-    return ((this.stack[fr] >> BigInt(spi)) & 1n) !== 0n;
+    if (spi < 0 || spi >= MAX_STACK_SLOTS) return false;
+    return spi < 32 ? (this.stackLo[fr] & (1 << spi)) !== 0 : (this.stackHi[fr] & (1 << (spi - 32))) !== 0;
   }
+  /** Any stack slot requested in frame `fr`? */
+  stackAny(fr: number): boolean {
+    return (this.stackLo[fr] | this.stackHi[fr]) !== 0;
+  }
+  /** The frame's stack mask as the kernel's u64 (for the log). */
+  stackMask(fr: number): bigint {
+    return (BigInt(this.stackHi[fr] >>> 0) << 32n) | BigInt(this.stackLo[fr] >>> 0);
+  }
+  /** One past the highest requested slot of frame `fr` (0 when none). */
+  stackEnd(fr: number): number {
+    const hi = this.stackHi[fr];
+    return hi !== 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(this.stackLo[fr]);
+  }
+}
+
+/** The stack has MAX_BPF_STACK / BPF_REG_SIZE slots: one u64 mask covers them. */
+const MAX_STACK_SLOTS = MAX_BPF_STACK / BPF_REG_SIZE;
+function checkSpi(spi: number): void {
+  if (!(spi >= 0 && spi < MAX_STACK_SLOTS)) throw new KfError(`internal: precision tracking of stack slot ${spi} (the stack has ${MAX_STACK_SLOTS})`);
 }
 
 /** mirrors fmt_reg_mask(): "r1,r6" */
@@ -137,7 +168,7 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
   const sreg = insn.src;
   const fr = bt.frame;
   if (env.log.level & 2)
-    env.verbose(`mark_precise: frame${fr}: regs=${fmtRegMask(bt.regs[fr])} stack=${fmtStackMask(bt.stack[fr])} before ${idx}: ${disasmKernel(env.insns, idx)}\n`);
+    env.verbose(`mark_precise: frame${fr}: regs=${fmtRegMask(bt.regs[fr])} stack=${fmtStackMask(bt.stackMask(fr))} before ${idx}: ${disasmKernel(env.insns, idx)}\n`);
   syncLinked(bt, h);
   if (cls === 4 || cls === 7) {
     if (!bt.isReg(fr, dreg)) return 0;
@@ -164,7 +195,7 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
   } else if (cls === 5 || cls === 6) {
     if (op === 0x80 && insn.src === 2 && fr > 0 && niLeavesBodyAt(env, idx, subseq)) {
       // leaving a non-isolated kfunc body (src/verifier/inlined/ni-backtrack.ts): its r1..r5 were the caller's
-      if (bt.regs[fr] & ~REGMASK_ARGS || bt.stack[fr]) return ENOTSUPP;
+      if (bt.regs[fr] & ~REGMASK_ARGS || bt.stackAny(fr)) return ENOTSUPP;
       for (let i = 1; i <= 5; i++) {
         if (bt.isReg(fr, i)) {
           bt.clearReg(fr, i);
@@ -186,7 +217,7 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
     }
     if (op === 0x80 && insn.src === 1) {
       // static subprogram call: we are leaving the callee
-      if (bt.regs[fr] & ~REGMASK_ARGS || bt.stack[fr]) return ENOTSUPP;
+      if (bt.regs[fr] & ~REGMASK_ARGS || bt.stackAny(fr)) return ENOTSUPP;
       for (let i = 1; i <= 5; i++) {
         if (bt.isReg(fr, i)) {
           bt.clearReg(fr, i);
@@ -199,7 +230,7 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
     }
     if (op === 0x80 && env.aux[idx].callsCallback && idx !== subseq - 1) {
       // exit from a callback back into the helper that calls it
-      if (bt.regs[fr] & ~REGMASK_ARGS || bt.stack[fr]) return ENOTSUPP;
+      if (bt.regs[fr] & ~REGMASK_ARGS || bt.stackAny(fr)) return ENOTSUPP;
       for (let i = 1; i <= 5; i++) bt.clearReg(fr, i);
       if (fr === 0) return ENOTSUPP;
       bt.frame--;
@@ -231,11 +262,6 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
   }
   syncLinked(bt, h);
   return 0;
-}
-
-/** mirrors get_insn_hist_entry() */
-function histEntry(st: VerifierState, cnt: number, idx: number): HistEntry | null {
-  return cnt > 0 && st.history[cnt - 1].idx === idx ? st.history[cnt - 1] : null;
 }
 
 /** mirrors mark_all_scalars_precise(): the parents of `st`, every scalar. */
@@ -304,7 +330,7 @@ function markChain(env: Env, start: VerifierState, regno: number): void {
       // at the entry of a global function verified on its own: only its
       // arguments r1-r5 can be asked for (mirrors __mark_chain_precision())
       const f0 = st.frames[0];
-      if (st.curframe === 0 && f0.subprogno > 0 && f0.callsite === -1 && !bt.stack[0] && !(bt.regs[0] & ~REGMASK_ARGS)) {
+      if (st.curframe === 0 && f0.subprogno > 0 && f0.callsite === -1 && !bt.stackAny(0) && !(bt.regs[0] & ~REGMASK_ARGS)) {
         for (let i = 0; i < 32; i++) {
           if (!bt.isReg(0, i)) continue;
           bt.clearReg(0, i);
@@ -315,33 +341,39 @@ function markChain(env: Env, start: VerifierState, regno: number): void {
       }
       return fallback();
     }
+    const hist = st.history;
+    const first = st.firstInsnIdx;
+    const nInsns = env.insns.length;
     for (let i = lastIdx; ;) {
+      // mirrors get_insn_hist_entry(): the entry of insn i, if the latest one is it
+      const last = cnt > 0 ? hist[cnt - 1] : null;
+      const h = last !== null && last.idx === i ? last : null;
       if (skipFirst) skipFirst = false;
-      else if (backtrackInsn(env, i, subseq, histEntry(st, cnt, i), bt) === ENOTSUPP) return fallback();
+      else if (backtrackInsn(env, i, subseq, h, bt) === ENOTSUPP) return fallback();
       if (bt.empty()) return;
       subseq = i;
       // mirrors get_prev_insn_idx()
-      if (i === st.firstInsnIdx && (cnt === 0 || (cnt === 1 && st.history[0].idx === i))) break;
-      if (cnt && st.history[cnt - 1].idx === i) {
-        i = st.history[cnt - 1].prevIdx;
+      if (i === first && (cnt === 0 || (cnt === 1 && h !== null))) break;
+      if (h !== null) {
+        i = h.prevIdx;
         cnt--;
       } else {
         i--;
       }
-      if (i < 0 || i >= env.insns.length) return fallback();
+      if (i < 0 || i >= nInsns) return fallback();
     }
     st = st.parent;
     if (!st) break;
     if (bt.frame > st.curframe) return fallback();
     for (let fr = bt.frame; fr >= 0; fr--) {
       const f = st.frames[fr];
-      for (let i = 0; i < 32; i++) {
+      for (let i = 0; i < 32 && bt.regs[fr] >>> i; i++) {
         if (!(bt.regs[fr] & (1 << i))) continue;
         const r = f.regs[i];
         if (r.type !== RegType.SCALAR_VALUE || r.precise) bt.clearReg(fr, i);
         else r.precise = true;
       }
-      for (let i = 0; bt.stack[fr] >> BigInt(i); i++) {
+      for (let i = 0, end = bt.stackEnd(fr); i < end; i++) {
         if (!bt.isSlot(fr, i)) continue;
         const s = f.stack[i];
         if (!s) return fallback();
@@ -349,7 +381,7 @@ function markChain(env: Env, start: VerifierState, regno: number): void {
         else s.spilled.precise = true;
       }
       if (level2) {
-        env.verbose(`mark_precise: frame${fr}: parent state regs=${fmtRegMask(bt.regs[fr])} stack=${fmtStackMask(bt.stack[fr])}: `);
+        env.verbose(`mark_precise: frame${fr}: parent state regs=${fmtRegMask(bt.regs[fr])} stack=${fmtStackMask(bt.stackMask(fr))}: `);
         env.printState(st, fr, true);
       }
     }

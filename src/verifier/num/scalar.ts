@@ -112,11 +112,27 @@ const UNKNOWN: Scalar = Object.freeze({
 
 /** mirrors __mark_reg_known(): a 64-bit constant (taken modulo 2^64). */
 export function scalarConst(v: bigint): Scalar {
+  // small non-negative values: every view is the same number (no BigInt.asIntN/asUintN)
+  if (v >= 0n && v <= S32_MAX_N) return scalarConstU32(Number(v), v);
   const u = u64(v);
   const s = s64(v);
   const l32u = u32n(v);
   const l32s = s32n(v);
   return { varOff: tnumConst(u), smin: s, smax: s, umin: u, umax: u, s32min: l32s, s32max: l32s, u32min: l32u, u32max: l32u };
+}
+
+const S32_MAX_N = 0x7fff_ffffn;
+
+/** The constant u32 `n` zero-extended (`big`: BigInt(n) when the caller has it); shared for small values. */
+function scalarConstU32(n: number, big?: bigint): Scalar {
+  if (n < IMM_BIAS) {
+    const hit = IMM_CACHE[n + IMM_BIAS];
+    if (hit) return hit;
+  }
+  const u = big ?? BigInt(n);
+  const s: Scalar = { varOff: { value: u, mask: 0n }, smin: u, smax: u, umin: u, umax: u, s32min: n | 0, s32max: n | 0, u32min: n, u32max: n };
+  if (n < IMM_BIAS) IMM_CACHE[n + IMM_BIAS] = s;
+  return s;
 }
 
 // Scalars are immutable: the constants of small immediates are shared.
@@ -975,6 +991,78 @@ const ALU_OPS: ReadonlySet<string> = new Set([
  * amount) the result is a completely unknown scalar.
  */
 export function scalarAlu(op: AluOp, is64: boolean, dst: Scalar, src: Scalar): Scalar {
+  // both operands exact constants: the result is the constant (see constAlu)
+  if (dst.varOff.mask === 0n && (op === 'neg' || src.varOff.mask === 0n)) {
+    const c = constAlu(op, is64, dst, src);
+    if (c !== null) return c;
+  }
+  return scalarAluReference(op, is64, dst, src);
+}
+
+const TWO64 = 0x1_0000_0000_0000_0000n;
+
+/** Is `s` exactly one value, every range a singleton agreeing with the tnum (what scalarConst() builds)? */
+function exactConst(s: Scalar): boolean {
+  const v = s.varOff.value;
+  if (s.varOff.mask !== 0n || s.umin !== v || s.umax !== v || s.smin !== s.smax || s.u32min !== s.u32max || s.s32min !== s.s32max) return false;
+  if (v <= S64_MAX ? s.smin !== v : s.smin !== v - TWO64) return false;
+  const lo = v <= M32N ? Number(v) : Number(v & M32N);
+  return s.u32min === lo && s.s32min === (lo | 0);
+}
+
+/**
+ * Fast path of scalarAlu() for two exact constants (what the kernel's
+ * adjust_scalar_min_max_vals() computes then): each bounds function is sound,
+ * so every range of the result contains the concrete result, the result tnum
+ * is that constant, and reg_bounds_sync() narrows every range to it. The
+ * result is therefore scalarConst() of the concrete C result; null when the
+ * operation is not computed (div/mod, out-of-range shifts: safeToCompute())
+ * or an operand is not exact. The property tests compare it with
+ * scalarAluReference().
+ */
+function constAlu(op: AluOp, is64: boolean, dst: Scalar, src: Scalar): Scalar | null {
+  if (!exactConst(dst) || (op !== 'neg' && !exactConst(src))) return null;
+  if (!is64) {
+    const a = dst.u32min;
+    const b = src.u32min;
+    let r: number;
+    switch (op) {
+      case 'add': r = (a + b) >>> 0; break;
+      case 'sub': r = (a - b) >>> 0; break;
+      case 'mul': r = Math.imul(a, b) >>> 0; break;
+      case 'and': r = (a & b) >>> 0; break;
+      case 'or': r = (a | b) >>> 0; break;
+      case 'xor': r = (a ^ b) >>> 0; break;
+      case 'neg': r = -a >>> 0; break;
+      // safeToCompute(): the 64-bit shift amount below 32
+      case 'lsh': if (src.umax >= 32n) return null; r = (a << b) >>> 0; break;
+      case 'rsh': if (src.umax >= 32n) return null; r = a >>> b; break;
+      case 'arsh': if (src.umax >= 32n) return null; r = (a >> b) >>> 0; break;
+      default: return null;
+    }
+    return scalarConstU32(r);
+  }
+  const a = dst.umin;
+  const b = src.umin;
+  let r: bigint;
+  switch (op) {
+    case 'add': r = u64(a + b); break;
+    case 'sub': r = u64(a - b); break;
+    case 'mul': r = u64(a * b); break;
+    case 'and': r = a & b; break;
+    case 'or': r = a | b; break;
+    case 'xor': r = a ^ b; break;
+    case 'neg': r = u64(-a); break;
+    case 'lsh': if (b >= 64n) return null; r = u64(a << b); break;
+    case 'rsh': if (b >= 64n) return null; r = a >> b; break;
+    case 'arsh': if (b >= 64n) return null; r = u64(s64(a) >> b); break;
+    default: return null;
+  }
+  return scalarConst(r);
+}
+
+/** scalarAlu() without the constant fast path: the reference the tests compare against. */
+export function scalarAluReference(op: AluOp, is64: boolean, dst: Scalar, src: Scalar): Scalar {
   if (!ALU_OPS.has(op)) throw new KfError(`scalarAlu: unknown operation ${String(op)}`);
   if (op === 'mov') {
     if (is64) return src;

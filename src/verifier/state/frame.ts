@@ -84,27 +84,35 @@ export function newFrame(frameno: number, callsite: number, subprogno: number): 
 }
 
 export function copyFrame(f: FuncState): FuncState {
-  return {
-    regs: f.regs.map(copyReg),
-    stack: f.stack.map((s) => ({
-      slotType: s.slotType.slice(),
-      spilled: copyReg(s.spilled),
-      ...(s.phys && { phys: { slotType: s.phys.slotType.slice(), spilled: copyReg(s.phys.spilled), objId: s.phys.objId } }),
-    })),
-    frameno: f.frameno,
-    callsite: f.callsite,
-    subprogno: f.subprogno,
-    ...(f.inCallbackFn && { inCallbackFn: true, callbackRet: f.callbackRet }),
-    ...(f.callbackDepth && { callbackDepth: f.callbackDepth }),
-  };
+  // explicit loops and literals, no spreads: this runs at every checkpoint and branch
+  const regs = new Array<RegState>(f.regs.length);
+  for (let i = 0; i < regs.length; i++) regs[i] = copyReg(f.regs[i]);
+  const stack = new Array<StackSlot>(f.stack.length);
+  for (let i = 0; i < stack.length; i++) {
+    const s = f.stack[i];
+    const c: StackSlot = { slotType: s.slotType.slice(), spilled: copyReg(s.spilled) };
+    if (s.phys) c.phys = { slotType: s.phys.slotType.slice(), spilled: copyReg(s.phys.spilled), objId: s.phys.objId };
+    stack[i] = c;
+  }
+  const c: FuncState = { regs, stack, frameno: f.frameno, callsite: f.callsite, subprogno: f.subprogno };
+  if (f.inCallbackFn) {
+    c.inCallbackFn = true;
+    c.callbackRet = f.callbackRet;
+  }
+  if (f.callbackDepth) c.callbackDepth = f.callbackDepth;
+  return c;
 }
 
 /** mirrors copy_verifier_state(); parent/branches are copied as they are. */
 export function copyState(s: VerifierState): VerifierState {
-  return {
-    frames: s.frames.map(copyFrame),
+  const frames = new Array<FuncState>(s.frames.length);
+  for (let i = 0; i < frames.length; i++) frames[i] = copyFrame(s.frames[i]);
+  const refs = new Array<RefState>(s.refs.length);
+  for (let i = 0; i < refs.length; i++) refs[i] = { ...s.refs[i] };
+  const c: VerifierState = {
+    frames,
     curframe: s.curframe,
-    refs: s.refs.map((r) => ({ ...r })),
+    refs,
     parent: s.parent,
     branches: s.branches,
     insnIdx: s.insnIdx,
@@ -113,8 +121,9 @@ export function copyState(s: VerifierState): VerifierState {
     lastInsnIdx: s.lastInsnIdx,
     history: s.history.slice(),
     callbackUnrollDepth: s.callbackUnrollDepth,
-    ...(s.region && { region: s.region }),
   };
+  if (s.region) c.region = s.region;
+  return c;
 }
 
 export const curFrame = (s: VerifierState): FuncState => s.frames[s.curframe];
