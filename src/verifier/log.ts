@@ -12,20 +12,37 @@ export const BPF_LOG_LEVEL1 = 1;
 export const BPF_LOG_LEVEL2 = 2;
 
 export class VLog {
-  private text = '';
+  // The text as chunks: reset() drops or trims chunks from the end instead of
+  // slicing one ever-growing string, which made level-2 logs of long loops
+  // quadratic (every instruction resets to the start of its line).
+  private chunks: string[] = [];
+  private len = 0;
   constructor(readonly level: number) {}
   get pos(): number {
-    return this.text.length;
+    return this.len;
   }
   write(s: string): void {
-    if (this.level) this.text += s;
+    if (!this.level || !s) return;
+    this.chunks.push(s);
+    this.len += s.length;
   }
   /** mirrors bpf_vlog_reset() */
   reset(pos: number): void {
-    if (pos < this.text.length) this.text = this.text.slice(0, pos);
+    while (this.len > pos) {
+      const last = this.chunks[this.chunks.length - 1];
+      const over = this.len - pos;
+      if (last.length <= over) {
+        this.chunks.pop();
+        this.len -= last.length;
+      } else {
+        this.chunks[this.chunks.length - 1] = last.slice(0, last.length - over);
+        this.len = pos;
+      }
+    }
   }
   toString(): string {
-    return this.text;
+    if (this.chunks.length > 1) this.chunks = [this.chunks.join('')];
+    return this.chunks[0] ?? '';
   }
 }
 
