@@ -85,7 +85,8 @@ async function cases(): Promise<Case[]> {
       const l = linkProgram(obj, p, (n) => kfuncIds.get(n));
       out.push({
         name: `${f.replace(/\.bpf\.o$/, '')}/${p.name}`,
-        prog: { insns: l.insns, progType: l.progType, maps: l.maps },
+        // with the object's BTF, func_info and line_info, as the kernel loads it (global functions verified apart)
+        prog: { insns: l.insns, progType: l.progType, maps: l.maps, ...(obj.btf && { btf: obj.btf, funcInfo: p.funcInfo, lineInfo: p.lineInfo }) },
         kernel: async () => {
           if (why) return why;
           const ts: number[] = [];
