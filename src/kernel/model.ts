@@ -102,6 +102,9 @@ function zeroExtendNarrowReturn(btf: Btf, funcId: number, fn: NativeFn): NativeF
   // keep the declared parameter count (declaredArgs() reads it from the source)
   Object.defineProperty(wrapped, 'length', { value: fn.length });
   const fast = fn.fast;
-  return fast ? withFast(wrapped, (c, a, b, d, e, f) => fast(c, a, b, d, e, f) >>> 0) : (wrapped as NativeFn);
+  if (!fast) return wrapped as NativeFn;
+  const fastWrapped = (c: Parameters<typeof fast>[0], a: number, b: number, d: number, e: number, f: number): number => fast(c, a, b, d, e, f) >>> 0;
+  Object.defineProperty(fastWrapped, 'length', { value: fast.length });
+  return withFast(wrapped, fastWrapped);
 }
 

@@ -26,6 +26,12 @@ export class KernelRuntime {
   readonly trace: string[] = [];
   readonly clockNs: () => bigint;
   /**
+   * clockNs() as a number, when the clock is known to stay below 2^53 (the
+   * default clock: ns since the process started); undefined for a clock of
+   * RuntimeOptions, whose values may not fit (bpf_ktime_get_ns() then has no fast form).
+   */
+  readonly clockNsNumber: (() => number) | undefined;
+  /**
    * Whether bpf_dynptr_from_skb() yields read-only dynptrs: the verifier's
    * fixup uses bpf_dynptr_from_skb_rdonly() where the program type may not
    * write packet data (socket filter, cgroup_skb).
@@ -38,7 +44,14 @@ export class KernelRuntime {
     this.skb = new SkbOps(mem, this.L);
     this.xdp = new XdpOps(mem, this.L);
     this.maps = new MapTable(mem, this.L);
-    this.clockNs = opts.clockNs ?? (() => BigInt(Math.round(performance.now() * 1e6)));
+    if (opts.clockNs) {
+      this.clockNs = opts.clockNs;
+      this.clockNsNumber = undefined;
+    } else {
+      const now = (): number => Math.round(performance.now() * 1e6);
+      this.clockNsNumber = now;
+      this.clockNs = () => BigInt(now());
+    }
     this.rnd = (opts.seed ?? 1) >>> 0 || 1;
   }
 

@@ -11,6 +11,9 @@ const EINVAL = 22;
 const ETH_HLEN = 14;
 const XDP_FLAGS_HAS_FRAGS = 1;
 
+/** XdpOps.pointerAddr() for NULL (distinct from any address and any -errno). */
+export const XDP_NULL = -0x1_0000_0000;
+
 /** What bpf_xdp_pointer() returns. */
 export type XdpPointer = { kind: 'ptr'; addr: number } | { kind: 'null' } | { kind: 'err'; errno: number };
 
@@ -42,10 +45,16 @@ export class XdpOps {
 
   /** mirrors bpf_xdp_pointer(): offset/len are u32. */
   pointer(x: number, offset: number, len: number): XdpPointer {
+    const a = this.pointerAddr(x, offset, len);
+    return a >= 0 ? { kind: 'ptr', addr: a } : a === XDP_NULL ? { kind: 'null' } : { kind: 'err', errno: -a };
+  }
+
+  /** pointer() as one number, without allocating: the address (>= 0), XDP_NULL, or -errno. */
+  pointerAddr(x: number, offset: number, len: number): number {
     let size = this.dataEnd(x) - this.data(x);
     let a = this.data(x);
-    if (offset > 0xffff || len > 0xffff) return { kind: 'err', errno: EFAULT };
-    if (offset + len > this.buffLen(x)) return { kind: 'err', errno: EINVAL };
+    if (offset > 0xffff || len > 0xffff) return -EFAULT;
+    if (offset + len > this.buffLen(x)) return -EINVAL;
     if (offset >= size) {
       offset -= size;
       for (const f of readFrags(this.mem, this.L, this.shinfo(x))) {
@@ -57,7 +66,7 @@ export class XdpOps {
         offset -= f.size;
       }
     }
-    return offset + len <= size ? { kind: 'ptr', addr: a + offset } : { kind: 'null' };
+    return offset + len <= size ? a + offset : XDP_NULL;
   }
 
   /** mirrors bpf_xdp_copy_buf(): copies between the (possibly fragmented) packet and buf; flush = buf → packet. */
@@ -95,11 +104,11 @@ export class XdpOps {
 
   /** mirrors __bpf_xdp_load_bytes() / __bpf_xdp_store_bytes(): 0 or -errno. */
   loadStoreBytes(x: number, offset: number, buf: number, len: number, store: boolean, pc = -1): number {
-    const p = this.pointer(x, offset, len);
-    if (p.kind === 'err') return -p.errno;
-    if (p.kind === 'null') this.copyBuf(x, offset, buf, len, store, pc);
-    else if (store) memmove(this.mem, p.addr, buf, len, pc);
-    else memmove(this.mem, buf, p.addr, len, pc);
+    const p = this.pointerAddr(x, offset, len);
+    if (p === XDP_NULL) this.copyBuf(x, offset, buf, len, store, pc);
+    else if (p < 0) return p;
+    else if (store) memmove(this.mem, p, buf, len, pc);
+    else memmove(this.mem, buf, p, len, pc);
     return 0;
   }
 

@@ -181,6 +181,12 @@ export class AddressSpace {
    * writes need a writable one. Returns the region or throws a VmFault.
    */
   check(addr: bigint | number, size: number, write: boolean, pc = -1): Region {
+    // fast path: a number address inside a region (no BigInt allocation); every
+    // other case (faults included) takes the general path below
+    if (typeof addr === 'number' && addr >= 0 && addr < 0x1_0000_0000 && Number.isInteger(addr)) {
+      const r = this.regionAt(addr, size);
+      if (r !== undefined && (!write || r.writable)) return r;
+    }
     const a = typeof addr === 'bigint' ? addr : BigInt(addr);
     if (a < 0n || a >= 0x1_0000_0000n) throw accessFault(pc, a, size, write, 'outside any region');
     const n = Number(a);
@@ -269,5 +275,31 @@ export class AddressSpace {
   setU32(addr: number, v: number): void {
     this.inBounds(addr, 4, true);
     this.dv.setUint32(addr, v >>> 0, true);
+  }
+  /** Unchecked store of the low byte of the integer v. */
+  setU8(addr: number, v: number): void {
+    this.inBounds(addr, 1, true);
+    this.dv.setUint8(addr, v);
+  }
+  /** Unchecked little-endian store of the low 16 bits of the integer v. */
+  setU16(addr: number, v: number): void {
+    this.inBounds(addr, 2, true);
+    this.dv.setUint16(addr, v, true);
+  }
+  /**
+   * Unchecked little-endian load of a 64-bit word that should hold a value
+   * below 2^32 (a pointer): the value, or -1 when its upper half is not zero.
+   */
+  ptrAt(addr: number): number {
+    this.inBounds(addr, 8, false);
+    const dv = this.dv;
+    return dv.getUint32(addr + 4, true) === 0 ? dv.getUint32(addr, true) : -1;
+  }
+  /** Unchecked little-endian store of the 64-bit word v, an integer in [0, 2^32) (a pointer). */
+  setPtr(addr: number, v: number): void {
+    this.inBounds(addr, 8, true);
+    const dv = this.dv;
+    dv.setUint32(addr, v, true);
+    dv.setUint32(addr + 4, 0, true);
   }
 }

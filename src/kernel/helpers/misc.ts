@@ -1,6 +1,6 @@
 // Helpers without a program-type object: time, randomness, trace output, bpf_loop.
 
-import type { NativeFn } from '../../vm/env.js';
+import { withFast, type NativeFn } from '../../vm/env.js';
 import { KfError } from '../../util/errors.js';
 import { addr, u32 } from '../mem.js';
 import type { KernelRuntime } from '../runtime.js';
@@ -9,11 +9,18 @@ const EINVAL = 22;
 const E2BIG = 7;
 const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 
-/** 5: u64 bpf_ktime_get_ns(void) */
-export const bpfKtimeGetNs = (rt: KernelRuntime): NativeFn => () => rt.clockNs();
+/** 5: u64 bpf_ktime_get_ns(void): a fast form only when the runtime's clock fits in a number. */
+export const bpfKtimeGetNs = (rt: KernelRuntime): NativeFn => {
+  const fast = rt.clockNsNumber;
+  return fast ? withFast(() => rt.clockNs(), () => fast()) : () => rt.clockNs();
+};
 
 /** 7: u32 bpf_get_prandom_u32(void) */
-export const bpfGetPrandomU32 = (rt: KernelRuntime): NativeFn => () => BigInt(rt.nextRandom());
+export const bpfGetPrandomU32 = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    () => BigInt(rt.nextRandom()),
+    () => rt.nextRandom(),
+  );
 
 /** 181: long bpf_loop(u32 nr_loops, void *callback_fn, void *callback_ctx, u64 flags) */
 export const bpfLoop = (): NativeFn => (c, nr, fn, ctx, flags) => {

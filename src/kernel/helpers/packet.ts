@@ -1,13 +1,16 @@
 // Packet helpers of skb and xdp programs (net/core/filter.c).
 
-import type { NativeFn } from '../../vm/env.js';
+import { withFast, type NativeFn } from '../../vm/env.js';
 import { KfError } from '../../util/errors.js';
-import { addr, ld, s32, st, u32 } from '../mem.js';
+import { addr, addrN, ld, s32, st, u32 } from '../mem.js';
 import type { KernelRuntime } from '../runtime.js';
 
 /** 26: long bpf_skb_load_bytes(const void *skb, u32 offset, void *to, u32 len) */
-export const bpfSkbLoadBytes = (rt: KernelRuntime): NativeFn => (c, skb, off, to, len) =>
-  BigInt(rt.skb.loadBytes(addr(skb, 'bpf_skb_load_bytes: skb'), u32(off), addr(to, 'bpf_skb_load_bytes: to'), u32(len), c.pc));
+export const bpfSkbLoadBytes = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (c, skb, off, to, len) => BigInt(rt.skb.loadBytes(addr(skb, 'bpf_skb_load_bytes: skb'), u32(off), addr(to, 'bpf_skb_load_bytes: to'), u32(len), c.pc)),
+    (c, skb, off, to, len) => rt.skb.loadBytes(addrN(skb, 'bpf_skb_load_bytes: skb'), off >>> 0, addrN(to, 'bpf_skb_load_bytes: to'), len >>> 0, c.pc),
+  );
 
 /** 44: long bpf_xdp_adjust_head(struct xdp_buff *xdp_md, int delta) */
 export const bpfXdpAdjustHead = (rt: KernelRuntime): NativeFn => (_c, x, delta) =>

@@ -2,8 +2,8 @@
 // A dynptr is struct bpf_dynptr_kern { void *data; u32 size; u32 offset; }:
 // size bits 0..23 the size, bits 28..30 the type, bit 31 read-only.
 
-import type { NativeFn } from '../../vm/env.js';
-import { addr, ld, ldPtr, memmove, st, u32 } from '../mem.js';
+import { withFast, type NativeFn } from '../../vm/env.js';
+import { addr, addrN, ld, ldPtr, memmove, st, u32 } from '../mem.js';
 import type { KernelRuntime } from '../runtime.js';
 
 export const BPF_DYNPTR_TYPE_INVALID = 0;
@@ -60,49 +60,66 @@ export function setNull(rt: KernelRuntime, p: number): void {
 const checkOffLen = (d: DynptrView, offset: number, len: number): number =>
   len > d.size || offset > d.size - len ? -E2BIG : 0;
 
-/** bpf_dynptr_from_skb(struct __sk_buff *s, u64 flags, struct bpf_dynptr *ptr__uninit) (and the _rdonly fixup). */
-export const bpfDynptrFromSkb = (rt: KernelRuntime): NativeFn => (_c, s, flags, ptr) => {
-  const p = addr(ptr, 'bpf_dynptr_from_skb: ptr__uninit');
+/** bpf_dynptr_from_skb() on decoded arguments (`flags` only tested for zero): 0 or -EINVAL. */
+function dynptrFromSkb(rt: KernelRuntime, skbArg: bigint | number, flags: boolean, p: number): number {
   if (flags) {
     setNull(rt, p);
-    return -BigInt(EINVAL);
+    return -EINVAL;
   }
-  const skb = addr(s, 'bpf_dynptr_from_skb: skb');
+  const skb = typeof skbArg === 'number' ? addrN(skbArg, 'bpf_dynptr_from_skb: skb') : addr(skbArg, 'bpf_dynptr_from_skb: skb');
   initDynptr(rt, p, skb, BPF_DYNPTR_TYPE_SKB, 0, rt.skb.len(skb));
   if (rt.skbDynptrRdonly) st(rt.mem, p + rt.L.dynptr.sizeField, 4, (ld(rt.mem, p + rt.L.dynptr.sizeField, 4) | DYNPTR_RDONLY_BIT) >>> 0);
-  return 0n;
-};
+  return 0;
+}
 
-/** bpf_dynptr_from_xdp(struct xdp_md *x, u64 flags, struct bpf_dynptr *ptr__uninit) */
-export const bpfDynptrFromXdp = (rt: KernelRuntime): NativeFn => (_c, x, flags, ptr) => {
-  const p = addr(ptr, 'bpf_dynptr_from_xdp: ptr__uninit');
+/** bpf_dynptr_from_skb(struct __sk_buff *s, u64 flags, struct bpf_dynptr *ptr__uninit) (and the _rdonly fixup). */
+export const bpfDynptrFromSkb = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, s, flags, ptr) => BigInt(dynptrFromSkb(rt, s, flags !== 0n, addr(ptr, 'bpf_dynptr_from_skb: ptr__uninit'))),
+    (_c, s, flags, ptr) => dynptrFromSkb(rt, s, flags !== 0, addrN(ptr, 'bpf_dynptr_from_skb: ptr__uninit')),
+  );
+
+/** bpf_dynptr_from_xdp() on decoded arguments: 0 or -EINVAL. */
+function dynptrFromXdp(rt: KernelRuntime, xArg: bigint | number, flags: boolean, p: number): number {
   if (flags) {
     setNull(rt, p);
-    return -BigInt(EINVAL);
+    return -EINVAL;
   }
-  const xdp = addr(x, 'bpf_dynptr_from_xdp: xdp');
+  const xdp = typeof xArg === 'number' ? addrN(xArg, 'bpf_dynptr_from_xdp: xdp') : addr(xArg, 'bpf_dynptr_from_xdp: xdp');
   initDynptr(rt, p, xdp, BPF_DYNPTR_TYPE_XDP, 0, rt.xdp.buffLen(xdp));
-  return 0n;
-};
+  return 0;
+}
+
+/** bpf_dynptr_from_xdp(struct xdp_md *x, u64 flags, struct bpf_dynptr *ptr__uninit) */
+export const bpfDynptrFromXdp = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, x, flags, ptr) => BigInt(dynptrFromXdp(rt, x, flags !== 0n, addr(ptr, 'bpf_dynptr_from_xdp: ptr__uninit'))),
+    (_c, x, flags, ptr) => dynptrFromXdp(rt, x, flags !== 0, addrN(ptr, 'bpf_dynptr_from_xdp: ptr__uninit')),
+  );
 
 /** mirrors bpf_dynptr_slice(): an address or 0 (NULL). */
 export function dynptrSlice(rt: KernelRuntime, p: number, offset: number, buffer: number, len: number, pc: number): number {
-  const d = readDynptr(rt, p);
-  if (!d.data) return 0;
-  if (checkOffLen(d, offset, len)) return 0;
-  const off = (d.offset + offset) >>> 0;
-  switch (d.type) {
+  // readDynptr() and checkOffLen() without the DynptrView object (the hot path of the slice benchmark)
+  const D = rt.L.dynptr;
+  const raw = ld(rt.mem, p + D.sizeField, 4);
+  const data = ldPtr(rt.mem, p + D.data);
+  const doff = ld(rt.mem, p + D.offset, 4);
+  if (!data) return 0;
+  const size = raw & DYNPTR_SIZE_MASK;
+  if (len > size || offset > size - len) return 0;
+  const off = (doff + offset) >>> 0;
+  switch (((raw & ~DYNPTR_RDONLY_BIT) >>> DYNPTR_TYPE_SHIFT) & 7) {
     case BPF_DYNPTR_TYPE_LOCAL:
     case BPF_DYNPTR_TYPE_RINGBUF:
-      return d.data + off;
+      return data + off;
     case BPF_DYNPTR_TYPE_SKB:
-      if (buffer) return rt.skb.headerPointer(d.data, off | 0, len | 0, buffer, pc);
-      return rt.skb.pointerIfLinear(d.data, off | 0, len | 0);
+      if (buffer) return rt.skb.headerPointer(data, off | 0, len | 0, buffer, pc);
+      return rt.skb.pointerIfLinear(data, off | 0, len | 0);
     case BPF_DYNPTR_TYPE_XDP: {
-      const x = rt.xdp.pointer(d.data, off, len);
-      if (x.kind === 'ptr') return x.addr;
-      if (!buffer) return 0;
-      rt.xdp.copyBuf(d.data, off, buffer, len, false, pc);
+      const x = rt.xdp.pointerAddr(data, off, len);
+      if (x >= 0) return x;
+      if (!buffer) return 0; // NULL or ERR_PTR: copy into the buffer (as the kernel does for both)
+      rt.xdp.copyBuf(data, off, buffer, len, false, pc);
       return buffer;
     }
     default:
@@ -111,46 +128,76 @@ export function dynptrSlice(rt: KernelRuntime, p: number, offset: number, buffer
 }
 
 /** void *bpf_dynptr_slice(const struct bpf_dynptr *p, u32 offset, void *buffer__opt, u32 buffer__szk) */
-export const bpfDynptrSlice = (rt: KernelRuntime): NativeFn => (c, p, offset, buf, sz) =>
-  BigInt(dynptrSlice(rt, addr(p, 'bpf_dynptr_slice: p'), u32(offset), addr(buf, 'bpf_dynptr_slice: buffer__opt'), u32(sz), c.pc));
+export const bpfDynptrSlice = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (c, p, offset, buf, sz) => BigInt(dynptrSlice(rt, addr(p, 'bpf_dynptr_slice: p'), u32(offset), addr(buf, 'bpf_dynptr_slice: buffer__opt'), u32(sz), c.pc)),
+    (c, p, offset, buf, sz) => dynptrSlice(rt, addrN(p, 'bpf_dynptr_slice: p'), offset >>> 0, addrN(buf, 'bpf_dynptr_slice: buffer__opt'), sz >>> 0, c.pc),
+  );
+
+/** bpf_dynptr_slice_rdwr() on a decoded dynptr address; the other arguments decoded by `rest` after the dynptr is read. */
+function dynptrSliceRdwr(rt: KernelRuntime, pa: number, offset: number, buf: bigint | number, sz: number, pc: number): number {
+  const d = readDynptr(rt, pa);
+  if (!d.data || d.rdonly) return 0;
+  const b = typeof buf === 'number' ? addrN(buf, 'bpf_dynptr_slice_rdwr: buffer__opt') : addr(buf, 'bpf_dynptr_slice_rdwr: buffer__opt');
+  return dynptrSlice(rt, pa, offset, b, sz, pc);
+}
 
 /** bpf_dynptr_slice_rdwr(): NULL for a read-only dynptr. */
-export const bpfDynptrSliceRdwr = (rt: KernelRuntime): NativeFn => (c, p, offset, buf, sz) => {
-  const pa = addr(p, 'bpf_dynptr_slice_rdwr: p');
+export const bpfDynptrSliceRdwr = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (c, p, offset, buf, sz) => BigInt(dynptrSliceRdwr(rt, addr(p, 'bpf_dynptr_slice_rdwr: p'), u32(offset), buf, u32(sz), c.pc)),
+    (c, p, offset, buf, sz) => dynptrSliceRdwr(rt, addrN(p, 'bpf_dynptr_slice_rdwr: p'), offset >>> 0, buf, sz >>> 0, c.pc),
+  );
+
+/** mirrors bpf_dynptr_is_null(): 1 or 0. */
+const dynptrIsNull = (rt: KernelRuntime, p: number): number => (readDynptr(rt, p).data ? 0 : 1);
+export const bpfDynptrIsNull = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, p) => BigInt(dynptrIsNull(rt, addr(p, 'bpf_dynptr_is_null: p'))),
+    (_c, p) => dynptrIsNull(rt, addrN(p, 'bpf_dynptr_is_null: p')),
+  );
+
+/** mirrors bpf_dynptr_is_rdonly(): 1 or 0. */
+function dynptrIsRdonly(rt: KernelRuntime, p: number): number {
+  const d = readDynptr(rt, p);
+  return d.data && d.rdonly ? 1 : 0;
+}
+export const bpfDynptrIsRdonly = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, p) => BigInt(dynptrIsRdonly(rt, addr(p, 'bpf_dynptr_is_rdonly: p'))),
+    (_c, p) => dynptrIsRdonly(rt, addrN(p, 'bpf_dynptr_is_rdonly: p')),
+  );
+
+/** mirrors bpf_dynptr_size(): -EINVAL (as u32) for a NULL dynptr. */
+function dynptrSize(rt: KernelRuntime, p: number): number {
+  const d = readDynptr(rt, p);
+  return d.data ? d.size : (-EINVAL) >>> 0;
+}
+/** u32 bpf_dynptr_size(const struct bpf_dynptr *p) */
+export const bpfDynptrSize = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, p) => BigInt(dynptrSize(rt, addr(p, 'bpf_dynptr_size: p'))),
+    (_c, p) => dynptrSize(rt, addrN(p, 'bpf_dynptr_size: p')),
+  );
+
+/** mirrors bpf_dynptr_adjust(): 0, -EINVAL or -ERANGE. */
+function dynptrAdjust(rt: KernelRuntime, pa: number, start: number, end: number): number {
   const d = readDynptr(rt, pa);
-  if (!d.data || d.rdonly) return 0n;
-  return BigInt(dynptrSlice(rt, pa, u32(offset), addr(buf, 'bpf_dynptr_slice_rdwr: buffer__opt'), u32(sz), c.pc));
-};
-
-export const bpfDynptrIsNull = (rt: KernelRuntime): NativeFn => (_c, p) =>
-  readDynptr(rt, addr(p, 'bpf_dynptr_is_null: p')).data ? 0n : 1n;
-
-export const bpfDynptrIsRdonly = (rt: KernelRuntime): NativeFn => (_c, p) => {
-  const d = readDynptr(rt, addr(p, 'bpf_dynptr_is_rdonly: p'));
-  return d.data && d.rdonly ? 1n : 0n;
-};
-
-/** u32 bpf_dynptr_size(): -EINVAL (as u32) for a NULL dynptr. */
-export const bpfDynptrSize = (rt: KernelRuntime): NativeFn => (_c, p) => {
-  const d = readDynptr(rt, addr(p, 'bpf_dynptr_size: p'));
-  return d.data ? BigInt(d.size) : BigInt((-EINVAL) >>> 0);
-};
-
-/** int bpf_dynptr_adjust(const struct bpf_dynptr *p, u32 start, u32 end) */
-export const bpfDynptrAdjust = (rt: KernelRuntime): NativeFn => (_c, p, s, e) => {
-  const pa = addr(p, 'bpf_dynptr_adjust: p');
-  const d = readDynptr(rt, pa);
-  const start = u32(s);
-  const end = u32(e);
-  // mirrors bpf_dynptr_adjust(): start > end is -EINVAL before the range check
-  if (!d.data || start > end) return -BigInt(EINVAL);
-  if (start > d.size || end > d.size) return -BigInt(ERANGE);
+  // start > end is -EINVAL before the range check
+  if (!d.data || start > end) return -EINVAL;
+  if (start > d.size || end > d.size) return -ERANGE;
   const D = rt.L.dynptr;
   st(rt.mem, pa + D.offset, 4, (d.offset + start) >>> 0);
   const meta = ld(rt.mem, pa + D.sizeField, 4) & ~DYNPTR_SIZE_MASK;
   st(rt.mem, pa + D.sizeField, 4, ((end - start) | meta) >>> 0);
-  return 0n;
-};
+  return 0;
+}
+/** int bpf_dynptr_adjust(const struct bpf_dynptr *p, u32 start, u32 end) */
+export const bpfDynptrAdjust = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, p, s, e) => BigInt(dynptrAdjust(rt, addr(p, 'bpf_dynptr_adjust: p'), u32(s), u32(e))),
+    (_c, p, s, e) => dynptrAdjust(rt, addrN(p, 'bpf_dynptr_adjust: p'), s >>> 0, e >>> 0),
+  );
 
 /** helper 201: long bpf_dynptr_read(void *dst, u32 len, const struct bpf_dynptr *src, u32 offset, u64 flags) */
 export const bpfDynptrRead = (rt: KernelRuntime): NativeFn => (c, dst, l, src, o, flags) => {

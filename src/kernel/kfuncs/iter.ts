@@ -1,8 +1,10 @@
 // Open-coded number iterator kfuncs (kernel/bpf/bpf_iter.c), natively.
 // struct bpf_iter_num_kern { int cur; int end; }
+// Each kfunc is one function on decoded arguments, with a bigint and a fast
+// (number) form around it.
 
-import type { NativeFn } from '../../vm/env.js';
-import { addr, s32 } from '../mem.js';
+import { withFast, type NativeFn } from '../../vm/env.js';
+import { addr, addrN, ld, s32, st } from '../mem.js';
 import type { KernelRuntime } from '../runtime.js';
 
 const EINVAL = 22;
@@ -12,45 +14,62 @@ const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 function set(rt: KernelRuntime, it: number, cur: number, end: number): void {
   const I = rt.L.iterNum;
   rt.mem.check(it, I.size, true);
-  rt.mem.store(it + I.cur, 4, BigInt(cur));
-  rt.mem.store(it + I.end, 4, BigInt(end));
+  st(rt.mem, it + I.cur, 4, cur);
+  st(rt.mem, it + I.end, 4, end);
 }
 
-/** int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) */
-export const bpfIterNumNew = (rt: KernelRuntime): NativeFn => (_c, itp, s, e) => {
-  const it = addr(itp, 'bpf_iter_num_new: it');
-  const start = s32(s);
-  const end = s32(e);
+/** mirrors bpf_iter_num_new(): 0, -EINVAL or -E2BIG. */
+function iterNumNew(rt: KernelRuntime, it: number, start: number, end: number): number {
   if (start > end) {
     set(rt, it, 0, 0);
-    return -BigInt(EINVAL);
+    return -EINVAL;
   }
   if (end - start > BPF_MAX_LOOPS) {
     set(rt, it, 0, 0);
-    return -BigInt(E2BIG);
+    return -E2BIG;
   }
   set(rt, it, (start - 1) | 0, end); // user calls next() first
-  return 0n;
-};
+  return 0;
+}
 
-/** int *bpf_iter_num_next(struct bpf_iter_num *it): &it->cur or NULL */
-export const bpfIterNumNext = (rt: KernelRuntime): NativeFn => (_c, itp) => {
-  const it = addr(itp, 'bpf_iter_num_next: it');
+/** int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) */
+export const bpfIterNumNew = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, itp, s, e) => BigInt(iterNumNew(rt, addr(itp, 'bpf_iter_num_new: it'), s32(s), s32(e))),
+    (_c, itp, s, e) => iterNumNew(rt, addrN(itp, 'bpf_iter_num_new: it'), s | 0, e | 0),
+  );
+
+/** mirrors bpf_iter_num_next(): &it->cur or NULL (0). */
+function iterNumNext(rt: KernelRuntime, it: number): number {
   const I = rt.L.iterNum;
   rt.mem.check(it, I.size, true);
-  const cur = Number(BigInt.asIntN(32, rt.mem.load(it + I.cur, 4)));
-  const end = Number(BigInt.asIntN(32, rt.mem.load(it + I.end, 4)));
+  const cur = ld(rt.mem, it + I.cur, 4) | 0;
+  const end = ld(rt.mem, it + I.end, 4) | 0;
   // (s64)(s->cur + 1) >= s->end: cur + 1 wraps as int first
   if (((cur + 1) | 0) >= end) {
     set(rt, it, 0, 0);
-    return 0n;
+    return 0;
   }
-  rt.mem.store(it + I.cur, 4, BigInt(cur + 1));
-  return BigInt(it + I.cur);
-};
+  st(rt.mem, it + I.cur, 4, cur + 1);
+  return it + I.cur;
+}
+
+/** int *bpf_iter_num_next(struct bpf_iter_num *it): &it->cur or NULL */
+export const bpfIterNumNext = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, itp) => BigInt(iterNumNext(rt, addr(itp, 'bpf_iter_num_next: it'))),
+    (_c, itp) => iterNumNext(rt, addrN(itp, 'bpf_iter_num_next: it')),
+  );
 
 /** void bpf_iter_num_destroy(struct bpf_iter_num *it) */
-export const bpfIterNumDestroy = (rt: KernelRuntime): NativeFn => (_c, itp) => {
-  set(rt, addr(itp, 'bpf_iter_num_destroy: it'), 0, 0);
-  return 0n;
-};
+export const bpfIterNumDestroy = (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, itp) => {
+      set(rt, addr(itp, 'bpf_iter_num_destroy: it'), 0, 0);
+      return 0n;
+    },
+    (_c, itp) => {
+      set(rt, addrN(itp, 'bpf_iter_num_destroy: it'), 0, 0);
+      return 0;
+    },
+  );
