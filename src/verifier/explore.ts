@@ -24,6 +24,7 @@ import { onKernelCodePath } from './inlined/kernel-path.js';
 import { checkDynptrHelper, checkKfuncCall, isDynptrHelper, iterLoopCheck, kfuncEnv } from './kfunc/index.js';
 import { checkSubprogExit } from './global-func.js';
 import { verboseLinfo } from './log-linfo.js';
+import { addSccBackedge, incompleteReadMarks, maybeEnterScc, maybeExitScc, updatePeakStates } from './scc.js';
 
 interface StackElem {
   st: VerifierState;
@@ -35,11 +36,12 @@ interface StackElem {
 const EDGE_FALLTHROUGH = 1;
 const EDGE_TARGET = 2;
 
-/** mirrors update_branch_counts() */
-function updateBranchCounts(st: VerifierState | null): void {
+/** mirrors update_branch_counts(): a state whose paths are all explored may exit its loop visit. */
+function updateBranchCounts(env: Env, st: VerifierState | null): void {
   while (st) {
     const br = --st.branches;
     if (br > 0) break;
+    maybeExitScc(env, st);
     st = st.parent;
   }
 }
@@ -50,11 +52,16 @@ function bucket(env: Env, idx: number): number {
   return ((idx ^ cs) >>> 0) % env.insns.length;
 }
 
-/** The `hit:` part of is_state_visited(): precision of the old state flows into the current path. */
-function pruneHit(env: Env, idx: number, sl: Checkpoint, cur: VerifierState): true {
+/**
+ * The `hit:` part of is_state_visited(): precision of the old state flows into
+ * the current path; a `loop` hit (against a checkpoint whose marks are not final)
+ * is kept as a back edge of the checkpoint's loop visit (add_scc_backedge()).
+ */
+function pruneHit(env: Env, idx: number, sl: Checkpoint, cur: VerifierState, loop: boolean): true {
   sl.hit++;
   if (env.aux[idx].jmpPoint) pushInsnHistory(env, cur, 0, null);
   propagatePrecision(env, sl.state, cur);
+  if (loop) addSccBackedge(env, sl.state, cur, idx);
   return true;
 }
 
@@ -74,26 +81,19 @@ function isStateVisited(env: Env, idx: number): boolean {
     if (sl.state.insnIdx !== idx) continue;
     if (sl.state.branches > 0) {
       const iterLoop = iterLoopCheck(env, idx, sl.state, cur);
-      if (iterLoop === 1) {
-        stackLiveness(env).incomplete = true;
-        sl.hit++;
-        return true;
-      }
+      if (iterLoop === 1) return pruneHit(env, idx, sl, cur, true);
       // may_goto and callback loops converge on RANGE_WITHIN equality
       const loopHit =
         iterLoop < 0 &&
         ((env.insns[idx].code === 0xe5 && sl.state.mayGotoDepth !== cur.mayGotoDepth) || env.aux[idx].callsCallback) &&
         statesEqual(env, sl.state, cur, 'range_within');
-      if (loopHit) {
-        stackLiveness(env).incomplete = true;
-        return pruneHit(env, idx, sl, cur);
-      }
+      if (loopHit) return pruneHit(env, idx, sl, cur, true);
       if (iterLoop < 0 && !env.aux[idx].callsCallback && sl.state.mayGotoDepth === cur.mayGotoDepth &&
         sl.state.callbackUnrollDepth === cur.callbackUnrollDepth && !iterActiveDepthsDiffer(sl.state, cur) && statesEqual(env, sl.state, cur, true)) {
         if (onKernelCodePath(env)) {
           // kernel code (an instance, a region) is trusted to terminate: an exact repeat is covered
           stackLiveness(env).incomplete = true;
-          return pruneHit(env, idx, sl, cur);
+          return pruneHit(env, idx, sl, cur, false);
         }
         verboseLinfo(env, idx, '; ');
         env.verbose(`infinite loop detected at insn ${idx}\n`);
@@ -105,8 +105,10 @@ function isStateVisited(env: Env, idx: number): boolean {
         throw new Reject(`infinite loop detected at insn ${idx}`);
       }
       if (!force && env.jmpsProcessed - env.prevJmpsProcessed < 20 && env.insnProcessed - env.prevInsnProcessed < 100) addNew = false;
-    } else if (statesEqual(env, sl.state, cur, 'not_exact')) {
-      return pruneHit(env, idx, sl, cur);
+    } else {
+      // a checkpoint of a loop still being explored has incomplete marks: compare it whole
+      const loop = incompleteReadMarks(env, sl.state);
+      if (statesEqual(env, sl.state, cur, loop ? 'range_within' : 'not_exact')) return pruneHit(env, idx, sl, cur, loop);
     }
     if (addNew) sl.miss++;
     const n = env.aux[idx].forceCheckpoint && sl.state.branches > 0 ? 64 : 3;
@@ -120,12 +122,13 @@ function isStateVisited(env: Env, idx: number): boolean {
   if (!addNew) return false;
   env.totalStates++;
   env.exploredSize++;
-  if (env.exploredSize > env.peakStates) env.peakStates = env.exploredSize;
+  updatePeakStates(env);
   env.prevJmpsProcessed = env.jmpsProcessed;
   env.prevInsnProcessed = env.insnProcessed;
   markAllScalarsImprecise(cur);
   const nw = copyState(cur);
   nw.insnIdx = idx;
+  maybeEnterScc(env, nw);
   cur.parent = nw;
   cur.firstInsnIdx = idx;
   cur.history = [];
@@ -152,7 +155,7 @@ export function doCheck(env: Env): void {
   /** process_bpf_exit: returns false when nothing is left to explore. */
   const exitPath = (): boolean => {
     env.scratch.all();
-    updateBranchCounts(env.cur);
+    updateBranchCounts(env, env.cur);
     // bpf_update_live_stack() for the path that ended, before pop_stack() (also after the last one)
     stackLiveness(env).update();
     const e = stack.pop();

@@ -265,7 +265,7 @@ function backtrackInsn(env: Env, idx: number, subseq: number, h: HistEntry | nul
 }
 
 /** mirrors mark_all_scalars_precise(): the parents of `st`, every scalar. */
-function markAllScalarsPrecise(env: Env, st: VerifierState): void {
+export function markAllScalarsPrecise(env: Env, st: VerifierState): void {
   if (env.log.level & 2) env.verbose(`mark_precise: frame${st.curframe}: falling back to forcing all scalars precise\n`);
   for (let p = st.parent; p; p = p.parent) {
     for (let i = 0; i <= p.curframe; i++) {
@@ -296,6 +296,9 @@ export function markAllScalarsImprecise(st: VerifierState): void {
     for (const s of f.stack) if (s.slotType[BPF_REG_SIZE - 1] === SlotType.SPILL && s.spilled.type === RegType.SCALAR_VALUE) s.spilled.precise = false;
   }
 }
+
+/** __mark_chain_precision()'s `*changed`: a parent state's register or slot became precise. */
+let chainChanged = false;
 
 /**
  * mirrors __mark_chain_precision(): backtracks the registers/slots already set
@@ -371,14 +374,20 @@ function markChain(env: Env, start: VerifierState, regno: number): void {
         if (!(bt.regs[fr] & (1 << i))) continue;
         const r = f.regs[i];
         if (r.type !== RegType.SCALAR_VALUE || r.precise) bt.clearReg(fr, i);
-        else r.precise = true;
+        else {
+          r.precise = true;
+          chainChanged = true;
+        }
       }
       for (let i = 0, end = bt.stackEnd(fr); i < end; i++) {
         if (!bt.isSlot(fr, i)) continue;
         const s = f.stack[i];
         if (!s) return fallback();
         if (s.slotType[BPF_REG_SIZE - 1] !== SlotType.SPILL || s.spilled.type !== RegType.SCALAR_VALUE || s.spilled.precise) bt.clearSlot(fr, i);
-        else s.spilled.precise = true;
+        else {
+          s.spilled.precise = true;
+          chainChanged = true;
+        }
       }
       if (level2) {
         env.verbose(`mark_precise: frame${fr}: parent state regs=${fmtRegMask(bt.regs[fr])} stack=${fmtStackMask(bt.stackMask(fr))}: `);
@@ -405,8 +414,11 @@ export function markChainPrecisionBatch(env: Env, start: VerifierState = env.cur
   markChain(env, start, -1);
 }
 
-/** mirrors propagate_precision(): what is precise in `old` becomes precise along `cur`'s path. */
-export function propagatePrecision(env: Env, old: VerifierState, cur: VerifierState): void {
+/**
+ * mirrors propagate_precision(): what is precise in `old` becomes precise along
+ * `cur`'s path; true when some state on it changed (propagate_backedges()).
+ */
+export function propagatePrecision(env: Env, old: VerifierState, cur: VerifierState): boolean {
   const bt = env.bt;
   bt.reset();
   bt.frame = old.curframe;
@@ -433,5 +445,7 @@ export function propagatePrecision(env: Env, old: VerifierState, cur: VerifierSt
     }
     if (!first && level2) env.verbose('\n');
   }
+  chainChanged = false;
   markChain(env, cur, -1);
+  return chainChanged;
 }

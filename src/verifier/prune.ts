@@ -165,10 +165,12 @@ export function statesEqual(env: Env, old: VerifierState, cur: VerifierState, eq
     const cf = cur.frames[i];
     if (of.callsite !== cf.callsite) return false;
     const insnIdx = i === old.curframe ? old.insnIdx : old.frames[i + 1].callsite;
+    // mirrors func_states_equal(): a later iteration of a callback may not prune against an earlier one
+    if ((of.callbackDepth ?? 0) > (cf.callbackDepth ?? 0)) return false;
     const live = env.aux[insnIdx]?.liveRegs ?? 0x7ff;
     for (let r = 0; r < of.regs.length; r++) {
-      // dead registers are NOT_INIT only in cleaned (complete) states: exact and loop checks compare them all
-      if (mode === 'not_exact' && !(live & (1 << r))) continue;
+      // only the registers live before the frame's instruction, in every mode (live_regs_before)
+      if (!(live & (1 << r))) continue;
       if (!regsafe(of.regs[r], cf.regs[r], ids, mode)) return false;
     }
     if (!stacksafe(of, cf, ids, mode)) return false;

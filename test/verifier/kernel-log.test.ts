@@ -45,7 +45,7 @@ describe('verifier log vs the running kernel', () => {
     for (const d of diffs) console.log('  ' + d);
     expect(verdict).toBeGreaterThanOrEqual(Math.floor(0.99 * cases.length));
     expect(same).toBeGreaterThanOrEqual(Math.floor(0.88 * cases.length));
-    // 304 of 414 measured (6.18.44); the rest: loops (SCC visits), unmodelled marks
-    expect(same2).toBeGreaterThanOrEqual(Math.floor(0.73 * cases.length));
+    // 307 of 414 measured (6.18.44, with SCC visits); the rest: unmodelled marks
+    expect(same2).toBeGreaterThanOrEqual(Math.floor(0.74 * cases.length));
   }, 120_000);
 });

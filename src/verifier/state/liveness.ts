@@ -16,6 +16,7 @@ import type { VerifierState } from './frame.js';
 import { regNotInit } from './reg.js';
 import { BPF_REG_SIZE, MAX_CALL_FRAMES, SlotType } from './types.js';
 import { subprogPostorder } from '../liveness-regs.js';
+import { incompleteReadMarks } from '../scc.js';
 
 // per instruction and frame: may_read, must_write, must_write_acc, live_before (lo, hi each)
 const MAY = 0, MW = 2, MWA = 4, LB = 6, W = 8;
@@ -55,7 +56,7 @@ export class StackLiveness {
   private wIdx = 0;
   private wDirty = false;
   private readonly cleaned = new WeakSet<VerifierState>();
-  /** Set when a loop converged against a state still being explored: its marks may be incomplete, stop cleaning. */
+  /** Set when kernel code (an inlined instance) repeated a state exactly: its marks may be incomplete, stop cleaning. */
   incomplete = false;
   /** Something this model does not follow (a frame without a subprogram): never clean. */
   private broken = false;
@@ -365,6 +366,8 @@ export class StackLiveness {
       let same = true;
       for (let i = 0; i <= st.curframe && same; i++) if (st.frames[i].callsite !== cur.frames[i].callsite) same = false;
       if (!same) continue;
+      // a checkpoint of a loop visit with back edges waiting: its marks are not final (incomplete_read_marks())
+      if (incompleteReadMarks(this.env, st)) continue;
       this.clean(st);
     }
   }
