@@ -79,21 +79,31 @@ export function invalidScalar(ctx: string, name: string, r: RegState, lo: bigint
   return `${s} should have been in [${lo}, ${hi}]`;
 }
 
-const sameCallsites = (a: VerifierState, b: VerifierState): boolean => {
+export const sameCallsites = (a: VerifierState, b: VerifierState): boolean => {
   if (a.curframe !== b.curframe) return false;
   for (let i = a.curframe; i >= 0; i--) if (a.frames[i].callsite !== b.frames[i].callsite) return false;
   return true;
 };
 
-/** mirrors find_prev_entry(): a checkpoint at `idx` on the current path. */
+/**
+ * mirrors find_prev_entry(): the nearest checkpoint at `idx` strictly above
+ * `cur` on the current path (the kernel: a state at `idx` with branches and
+ * dfs_depth < cur's). The candidates are the few states at `idx` in its
+ * bucket; the walk up the path stops at the first of them, so a loop costs one
+ * iteration's states per call, not the whole path's (a never-converging loop
+ * of k iterations would otherwise cost k^2).
+ */
 export function findPrevEntry(env: Env, cur: VerifierState, idx: number): VerifierState | null {
   const cs = cur.frames[cur.curframe].callsite;
   const head = env.explored[((idx ^ cs) >>> 0) % env.insns.length];
+  let candidates: Set<VerifierState> | undefined;
   for (const sl of head) {
     const st = sl.state;
     if (st.insnIdx !== idx || !st.branches || !sameCallsites(st, cur)) continue;
-    for (let p = cur.parent; p; p = p.parent) if (p === st) return st;
+    (candidates ??= new Set()).add(st);
   }
+  if (!candidates) return null;
+  for (let p = cur.parent; p; p = p.parent) if (candidates.has(p)) return p;
   return null;
 }
 

@@ -12,6 +12,7 @@ import { assignReg, isPktPointer, maybeNull, type RegState } from '../state/reg.
 import { PTR_MAYBE_NULL, RegType, SlotType } from '../state/types.js';
 import { BPF_ADD_CONST, BPF_ADD_CONST32, scalarIdBase } from './alu.js';
 import { checkRegArg, Op } from './regs.js';
+import { findPrevEntry, widenImpreciseScalars } from '../callback.js';
 
 const JOPS: Record<number, JmpOp> = {
   0x10: 'jeq', 0x20: 'jgt', 0x30: 'jge', 0x40: 'jset', 0x50: 'jne', 0x60: 'jsgt', 0x70: 'jsge',
@@ -260,8 +261,12 @@ export function checkCondJmp(env: Env, insn: Insn, push: (target: number) => Ver
   if (op === 0x00 || op > 0xe0 || op === 0x80 || op === 0x90) env.reject(`invalid BPF_JMP/JMP32 opcode ${(op >> 4).toString(16)}`);
   if (op === 0xe0) {
     if (insn.code !== 0xe5 || insn.src !== 0 || insn.dst !== 0 || insn.imm !== 0) env.reject(`invalid may_goto imm ${insn.imm}`);
+    // find_prev_entry(env, cur_st->parent, idx): this insn's visit of an earlier iteration on the path
+    const prev = env.cur.parent ? findPrevEntry(env, env.cur.parent, env.insnIdx) : null;
     const q = push(env.insnIdx + 1);
     q.mayGotoDepth++;
+    // like iterators: what changed between iterations and is not precise becomes unknown, so the loop converges
+    if (prev) widenImpreciseScalars(prev, q);
     return 1;
   }
   checkRegArg(env, insn.dst, Op.SRC);

@@ -15,7 +15,7 @@ import { KF_ITER_NEW, KF_ITER_DESTROY, KF_ITER_NEXT } from '../../kernel/catalog
 import type { KfuncMeta } from './proto.js';
 import { kfuncEnv } from './context.js';
 import { IterState, isIterSlot, iterBtfId, iterState, iterDepth, registerIterName, setIter, setIterState } from './slots.js';
-import { scalarEquals } from '../num/scalar.js';
+import { findPrevEntry, sameCallsites, widenImpreciseScalars } from '../callback.js';
 
 const ERANGE = -34;
 
@@ -80,56 +80,6 @@ export function processIterArg(env: Env, regno: number, meta: KfuncMeta, a: { bt
 
 const iterOf = (st: VerifierState, it: IterRef): RegState => st.frames[it.frameno].stack[it.spi].spilled;
 
-/**
- * mirrors find_prev_entry(): a checkpoint at `idx` on the current path with
- * the same call sites (the nearest one). The candidates are the few explored
- * states at `idx`; the walk up the path stops at the first of them, so a loop
- * that never converges costs one iteration's states per call, not the whole
- * path's (the kernel compares dfs_depth instead).
- */
-function findPrevEntry(env: Env, cur: VerifierState, idx: number): VerifierState | null {
-  const candidates = new Set<VerifierState>();
-  for (const list of env.explored) {
-    for (const sl of list) {
-      const st = sl.state;
-      if (st.insnIdx === idx && st.branches > 0 && st !== cur.parent && sameCallsites(st, cur)) candidates.add(st);
-    }
-  }
-  if (!candidates.size) return null;
-  for (let p = cur.parent; p; p = p.parent) if (candidates.has(p)) return p;
-  return null;
-}
-
-function sameCallsites(a: VerifierState, b: VerifierState): boolean {
-  if (a.curframe !== b.curframe) return false;
-  for (let i = a.curframe; i >= 0; i--) if (a.frames[i].callsite !== b.frames[i].callsite) return false;
-  return true;
-}
-
-/** mirrors maybe_widen_reg(): in this model no scalar is known precise unless marked so. */
-function maybeWiden(o: RegState, c: RegState): void {
-  if (o.type !== RegType.SCALAR_VALUE || c.type !== RegType.SCALAR_VALUE) return;
-  if (o.precise || c.precise) return;
-  if (scalarEquals(o.s, c.s)) return;
-  markUnknown(c);
-}
-
-/** mirrors widen_imprecise_scalars() */
-function widenImpreciseScalars(old: VerifierState, cur: VerifierState): void {
-  for (let fr = old.curframe; fr >= 0; fr--) {
-    const fo = old.frames[fr];
-    const fc = cur.frames[fr];
-    for (let i = 0; i < 10; i++) maybeWiden(fo.regs[i], fc.regs[i]);
-    const n = Math.min(fo.stack.length, fc.stack.length);
-    for (let s = 0; s < n; s++) {
-      const so = fo.stack[s];
-      const sc = fc.stack[s];
-      if (so.slotType[BPF_REG_SIZE - 1] !== SlotType.SPILL || sc.slotType[BPF_REG_SIZE - 1] !== SlotType.SPILL) continue;
-      maybeWiden(so.spilled, sc.spilled);
-    }
-  }
-}
-
 /** mirrors process_iter_next_call(): queue the ACTIVE continuation, continue as DRAINED with r0 = 0. */
 export function processIterNextCall(env: Env, it: IterRef, push: (target: number) => VerifierState): void {
   const cur = env.cur;
@@ -140,7 +90,8 @@ export function processIterNextCall(env: Env, it: IterRef, push: (target: number
   if (state === IterState.ACTIVE) {
     if (!cur.parent || cur.parent.insnIdx !== env.insnIdx || !sameCallsites(cur.parent, cur))
       env.reject('verifier internal error: bad parent state for iter next call');
-    const prev = findPrevEntry(env, cur, env.insnIdx);
+    // find_prev_entry(env, cur_st->parent, ...): an earlier visit of this insn on the path, not the checkpoint just made
+    const prev = findPrevEntry(env, cur.parent, env.insnIdx);
     const queued = push(env.insnIdx + 1);
     const qIter = iterOf(queued, it);
     setIterState(qIter, IterState.ACTIVE, iterDepth(qIter) + 1);
