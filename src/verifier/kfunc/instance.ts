@@ -189,6 +189,7 @@ export function checkProgramAndInstances(env: Env, progLen: number, list: readon
       b.forceCheckpoint = a.forceCheckpoint;
       b.jmpPoint = a.jmpPoint;
       b.liveRegs = a.liveRegs;
+      b.callsCallback = a.callsCallback;
     }
   };
   part(0, progLen, true, 'program');
