@@ -30,13 +30,11 @@ beforeAll(async () => {
  * - tc_iter_num: 6.18 gives bpf_iter_num_next()'s pointer the iterator's ref_obj_id (invalidated at
  *   bpf_iter_num_destroy()), the model does not: other states after the loop, 193 insns against 201.
  * - tp_nanosleep: the model kernel's tracepoint context holds other values.
- * - tc_parse_slices: 6.18.44 links a 32-bit `w2 += 14` to its source (`id=4+14`); the model does not.
  */
 const DIFFERS: Record<string, { levels: number[]; why: string }> = {
   tc_bpf_loop: { levels: [2], why: 'callback frames' },
   tc_iter_num: { levels: [1, 2], why: 'iterator pointers' },
   tp_nanosleep: { levels: [2], why: 'context values' },
-  tc_parse_slices: { levels: [1, 2], why: '32-bit linked scalars' },
 };
 
 /** Map addresses, kfunc names and ids out; the statistics lines out. */
