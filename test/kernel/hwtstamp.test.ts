@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { HAVE_BPFTOOL } from '../elf/tools.js';
 import { insn, type Insn } from '../../src/isa/insn.js';
 import { modelLayout } from '../../src/kernel/layout.js';
 import { ctxAccess } from '../../src/kernel/ctx-access.js';
@@ -65,18 +66,9 @@ function runModel(prog: Insn[], stamp: bigint, engine: 'interp' | 'jit', progTyp
   }
 }
 
-const has = (cmd: string, args: string[]): boolean => {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const HAS_BPFTOOL = has('bpftool', ['version']);
 
 describe('skb_shared_info.hwtstamps in the model', () => {
-  it.skipIf(!HAS_BPFTOOL)('sits after frag_list, 8 bytes, where bpftool says model.o has it (needs bpftool)', () => {
+  it.skipIf(!HAVE_BPFTOOL)('sits after frag_list, 8 bytes, where bpftool says model.o has it (needs bpftool)', () => {
     const out = execFileSync('bpftool', ['btf', 'dump', 'file', join(__dirname, '..', '..', 'kernel', 'build', 'model.o')], { maxBuffer: 1 << 28 }).toString();
     const block = /\] STRUCT 'skb_shared_info' size=\d+ vlen=\d+\n((?:\t.*\n)+)/.exec(out);
     expect(block, 'skb_shared_info in bpftool btf dump').not.toBeNull();

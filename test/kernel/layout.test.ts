@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { HAVE_BPFTOOL, HAVE_CLANG, hasTool } from '../elf/tools.js';
 import { modelBtfFromObject, modelLayout, StructLayouts } from '../../src/kernel/layout.js';
 import { modelObject } from '../../src/kernel/model-blob.js';
 import { kfuncIds } from '../../src/kernel/catalogue.js';
@@ -10,16 +11,7 @@ import { KfError } from '../../src/util/errors.js';
 
 const root = join(__dirname, '..', '..');
 const objPath = join(root, 'kernel', 'build', 'model.o');
-const has = (cmd: string, args: string[] = ['--version']): boolean => {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const HAS_BPFTOOL = has('bpftool', ['version']);
-const HAS_CLANG = has('clang-19') && has('llvm-objcopy-19');
+const HAS_CLANG_OBJCOPY = HAVE_CLANG && hasTool('llvm-objcopy-19');
 const HAS_VMLINUX = existsSync('/sys/kernel/btf/vmlinux');
 
 /** struct name → member → bit offset, from `bpftool btf dump file X` (raw format). */
@@ -50,7 +42,7 @@ describe('model layout from BTF', () => {
     expect(Buffer.from(modelObject()).equals(readFileSync(objPath))).toBe(true);
   });
 
-  it.skipIf(!HAS_BPFTOOL)('member offsets equal bpftool btf dump (needs bpftool)', () => {
+  it.skipIf(!HAVE_BPFTOOL)('member offsets equal bpftool btf dump (needs bpftool)', () => {
     const bt = bpftoolMembers(objPath);
     const s = modelLayout().structs;
     let checked = 0;
@@ -76,7 +68,7 @@ describe('model layout from BTF', () => {
     expect(L.skb.vlan_all).toBe(L.skb.vlan_proto);
   });
 
-  it.skipIf(!HAS_BPFTOOL || !HAS_VMLINUX)('uapi __sk_buff and xdp_md match the running kernel (needs bpftool, /sys/kernel/btf/vmlinux)', () => {
+  it.skipIf(!HAVE_BPFTOOL || !HAS_VMLINUX)('uapi __sk_buff and xdp_md match the running kernel (needs bpftool, /sys/kernel/btf/vmlinux)', () => {
     const real = bpftoolMembers('/sys/kernel/btf/vmlinux');
     const s = modelLayout().structs;
     for (const st of ['__sk_buff', 'xdp_md', 'bpf_dynptr_kern', 'bpf_iter_num_kern', 'xdp_buff', 'bpf_skb_data_end']) {
@@ -105,7 +97,7 @@ describe('model layout from BTF', () => {
     expect(() => modelLayout().structs.structId('no_such_struct')).toThrow(KfError);
   });
 
-  it.skipIf(!HAS_CLANG)('a fresh clang-19 build has the same .BTF (needs clang-19)', () => {
+  it.skipIf(!HAS_CLANG_OBJCOPY)('a fresh clang-19 build has the same .BTF (needs clang-19)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kfmodel-'));
     const out = join(dir, 'model.o');
     execFileSync('node', [join(root, 'scripts', 'build-kernel.mjs'), '--out', out], { stdio: 'pipe' });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleKernel } from '../../src/isa/asm-kernel.js';
 import { errorLine } from '../../src/oracle/log.js';
 import { verify } from '../../src/verifier/index.js';
-import { kernelLoad, kernelUnavailable } from './kernel-log.js';
+import { kernelLoad, probeKernel } from './kernel-log.js';
 import { asmWithKfuncs, modelId } from './kfunc-util.js';
 
 const SOCKET_FILTER = 1, SCHED_CLS = 3;
@@ -81,22 +81,13 @@ function modelled(log: string): string {
   return log.replace(KERNEL_KFUNC, 'call kfunc ');
 }
 
-let why: string | null = 'not probed';
-let vmlinuxId: (name: string) => number = () => 0;
-beforeAll(async () => {
-  why = await kernelUnavailable();
-  if (!why) {
-    const btf = (await import('../../src/oracle/index.js')).vmlinuxBtf();
-    vmlinuxId = (n) => btf.findByNameKind(n, 'FUNC');
-  }
-  if (why) console.log(`helper memory-argument comparison skipped: ${why}`);
-});
+const kernel = probeKernel('helper memory-argument comparison');
 
 describe('helper memory arguments vs the running kernel', () => {
   for (const c of CASES) {
     it(c.name, async (ctx) => {
-      if (why) ctx.skip();
-      const k = await kernelLoad(asmWithKfuncs(c.src, vmlinuxId), c.progType, { logLevel: 2 });
+      if (kernel.why) ctx.skip();
+      const k = await kernelLoad(asmWithKfuncs(c.src, kernel.vmlinuxId), c.progType, { logLevel: 2 });
       const r = verify({ insns: asmWithKfuncs(c.src, modelId), progType: c.progType, btfFuncInfo: false }, { logLevel: 2 });
       if (process.env.H2_PROBE) console.log(`${c.name}\n--- kernel (${k.ok})\n${modelled(k.log)}\n--- ours (${r.accepted})\n${r.log}`);
       expect(r.accepted).toBe(k.ok);
@@ -126,7 +117,7 @@ const MAP_CASES: Case[] = [
 describe('map keys and values as helper memory vs the running kernel', () => {
   const maps: { name: string; fd: number; type: number; keySize: number; valueSize: number; maxEntries: number; rdonly?: boolean }[] = [];
   beforeAll(async () => {
-    if (why) return;
+    if (kernel.why) return;
     const { mapCreate } = await import('../../src/oracle/index.js');
     maps.push({ name: 'map_hash', type: 1, keySize: 8, valueSize: 16, maxEntries: 4, fd: await mapCreate({ mapType: 1, keySize: 8, valueSize: 16, maxEntries: 4 }) });
     // BPF_F_RDONLY_PROG: the program may only read the values
@@ -148,8 +139,8 @@ describe('map keys and values as helper memory vs the running kernel', () => {
   };
   for (const c of MAP_CASES) {
     it(c.name, async (ctx) => {
-      if (why) ctx.skip();
-      const k = await kernelLoad(assemble(c.src, vmlinuxId), c.progType, { logLevel: 1 });
+      if (kernel.why) ctx.skip();
+      const k = await kernelLoad(assemble(c.src, kernel.vmlinuxId), c.progType, { logLevel: 1 });
       const r = verify({ insns: assemble(c.src, modelId), progType: c.progType, maps, btfFuncInfo: false }, { logLevel: 1 });
       if (process.env.H2_PROBE) console.log(`${c.name}: kernel ${k.ok} ${errorLine(k.log)} | ours ${r.accepted} ${r.error}`);
       expect(r.accepted).toBe(k.ok);

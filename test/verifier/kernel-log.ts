@@ -1,5 +1,6 @@
 // Test helper: load a program into the running kernel with bpf(BPF_PROG_LOAD)
 // and return the verifier log. Uses koffi (loaded lazily). Only for tests.
+import { beforeAll } from 'vitest';
 import { encodeInsns } from '../../src/isa/codec.js';
 import type { Insn } from '../../src/isa/insn.js';
 
@@ -67,4 +68,30 @@ export async function kernelLoad(
   }
   const end = log.indexOf(0);
   return { ok: fd >= 0, errno, log: log.subarray(0, end < 0 ? logSize : end).toString('utf8') };
+}
+
+/** Whether the running kernel can be asked, and its vmlinux kfunc ids; filled in by probeKernel()'s beforeAll. */
+export interface KernelProbe {
+  /** Why the kernel comparison is skipped, or null when it runs. */
+  why: string | null;
+  /** A kfunc's BTF id in the running kernel's vmlinux (valid once `why` is null). */
+  vmlinuxId: (name: string) => number;
+}
+
+/**
+ * Registers a beforeAll that probes bpf() and reads vmlinux BTF; `what`
+ * names the comparison in the line printed when it is skipped.
+ */
+export function probeKernel(what: string): KernelProbe {
+  const probe: KernelProbe = { why: 'not probed', vmlinuxId: () => 0 };
+  beforeAll(async () => {
+    probe.why = await kernelUnavailable();
+    if (probe.why) {
+      console.log(`${what} skipped: ${probe.why}`);
+      return;
+    }
+    const btf = (await import('../../src/oracle/index.js')).vmlinuxBtf();
+    probe.vmlinuxId = (n) => btf.findByNameKind(n, 'FUNC');
+  });
+  return probe;
 }

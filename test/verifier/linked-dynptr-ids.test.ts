@@ -18,9 +18,9 @@
 //
 // Each program runs in the model (level-2 log, model-only assertions in `has`), and,
 // when bpf() works, in the running kernel: verdict and level-2 log must be equal.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/verifier/index.js';
-import { kernelLoad, kernelUnavailable } from './kernel-log.js';
+import { kernelLoad, probeKernel } from './kernel-log.js';
 import { asmWithKfuncs, modelId } from './kfunc-util.js';
 
 const SCHED_CLS = 3;
@@ -101,23 +101,14 @@ const norm = (log: string, kfunc: RegExp): string => log.replace(kfunc, 'call kf
 
 const run = (c: Case) => verify({ insns: asmWithKfuncs(c.src, modelId, EXTRA), progType: SCHED_CLS, btfFuncInfo: false, flags: c.flags ?? 0 }, { logLevel: 2 });
 
-let why: string | null = 'not probed';
-let vmlinuxId: (name: string) => number = () => 0;
-beforeAll(async () => {
-  why = await kernelUnavailable();
-  if (!why) {
-    const btf = (await import('../../src/oracle/index.js')).vmlinuxBtf();
-    vmlinuxId = (n) => btf.findByNameKind(n, 'FUNC');
-  }
-  if (why) console.log(`linked scalar / dynptr id comparison with the kernel skipped: ${why}`);
-});
+const kernel = probeKernel('linked scalar / dynptr id comparison with the kernel');
 
 describe('linked scalars and dynptr ids', () => {
   for (const c of CASES) {
     it(`${c.name}: ${c.ok ? 'accepted' : 'rejected'}`, async () => {
       const r = run(c);
       const log = norm(r.log, MODEL_KFUNC);
-      const k = why ? null : await kernelLoad(asmWithKfuncs(c.src, vmlinuxId, EXTRA), SCHED_CLS, { logLevel: 2, flags: c.flags ?? 0 });
+      const k = kernel.why ? null : await kernelLoad(asmWithKfuncs(c.src, kernel.vmlinuxId, EXTRA), SCHED_CLS, { logLevel: 2, flags: c.flags ?? 0 });
       if (process.env.LINKED_PROBE) console.log(`${c.name}\n--- kernel (${k?.ok})\n${k?.log}\n--- ours (${r.accepted})\n${r.log}`);
       expect(r.accepted).toBe(c.ok);
       for (const h of c.has) expect(log).toContain(h);

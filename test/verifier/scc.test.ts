@@ -6,9 +6,9 @@
 // back edges. Each probe is verified here and, when bpf() works, by the running
 // kernel at log level 2: verdict, processed count and the whole level-2 log must
 // be the kernel's (kfunc BTF ids aside).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/verifier/index.js';
-import { kernelLoad, kernelUnavailable } from './kernel-log.js';
+import { kernelLoad, probeKernel } from './kernel-log.js';
 import { asmWithKfuncs, modelId } from './kfunc-util.js';
 
 const SCHED_CLS = 3;
@@ -59,16 +59,7 @@ const PROBES: Probe[] = [
 const norm = (log: string): string => log.replace(/call (kernel-function|bpf_iter_\w+)#\d+ */g, 'call kfunc ');
 const processed = (log: string): string | undefined => /^processed (\d+) insns/m.exec(log)?.[1];
 
-let why: string | null = 'not probed';
-let vmlinuxId: (name: string) => number = () => 0;
-beforeAll(async () => {
-  why = await kernelUnavailable();
-  if (!why) {
-    const btf = (await import('../../src/oracle/index.js')).vmlinuxBtf();
-    vmlinuxId = (n) => btf.findByNameKind(n, 'FUNC');
-  }
-  if (why) console.log(`SCC probes against the kernel skipped: ${why}`);
-});
+const kernel = probeKernel('SCC probes against the kernel');
 
 const run = (p: Probe) => verify({ insns: asmWithKfuncs(p.src, modelId), progType: SCHED_CLS, btfFuncInfo: false, flags: p.flags ?? 0 }, { logLevel: 2 });
 
@@ -77,8 +68,8 @@ describe('loops (SCC visits) against the running kernel', () => {
     it(`${p.name}: ${p.ok ? 'accepted' : 'rejected'}`, async (ctx) => {
       const r = run(p);
       expect(r.accepted, r.error).toBe(p.modelOk ?? p.ok);
-      if (why) ctx.skip();
-      const k = await kernelLoad(asmWithKfuncs(p.src, vmlinuxId), SCHED_CLS, { logLevel: 2, flags: p.flags ?? 0 });
+      if (kernel.why) ctx.skip();
+      const k = await kernelLoad(asmWithKfuncs(p.src, kernel.vmlinuxId), SCHED_CLS, { logLevel: 2, flags: p.flags ?? 0 });
       if (process.env.SCC_PROBE) console.log(`${p.name}\n--- kernel (${k.ok})\n${norm(k.log)}\n--- ours (${r.accepted})\n${norm(r.log)}`);
       expect(k.ok).toBe(p.ok);
       if (p.differs) return;
@@ -115,8 +106,8 @@ describe('may_goto loops that never converge', () => {
     const r = verify({ insns: asmWithKfuncs(src, modelId), progType: SCHED_CLS, btfFuncInfo: false }, { logLevel: 0 });
     expect(r.accepted).toBe(false);
     expect(r.error).toBe('BPF program is too large. Processed 1000001 insn');
-    if (why) ctx.skip();
-    const k = await kernelLoad(asmWithKfuncs(src, vmlinuxId), SCHED_CLS, { logLevel: 0 });
+    if (kernel.why) ctx.skip();
+    const k = await kernelLoad(asmWithKfuncs(src, kernel.vmlinuxId), SCHED_CLS, { logLevel: 0 });
     expect(k.ok).toBe(false);
   }, 60_000);
 });

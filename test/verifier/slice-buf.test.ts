@@ -7,10 +7,10 @@
 // when bpf() works, loaded at log level 2: our verdict, error line and level-2
 // log must be the kernel's. See state/reg.ts (bufLen), check/stack.ts
 // (invalidateSliceBufs), prune.ts (sameBuf), kfunc/call.ts.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errorLine } from '../../src/oracle/log.js';
 import { verify } from '../../src/verifier/index.js';
-import { kernelLoad, kernelUnavailable } from './kernel-log.js';
+import { kernelLoad, probeKernel } from './kernel-log.js';
 import { asmWithKfuncs, modelId } from './kfunc-util.js';
 
 const SCHED_CLS = 3;
@@ -36,8 +36,6 @@ interface Case {
   /** The running kernel's verdict: true (loaded) or its error line. */
   want: true | string;
   flags?: number;
-  /** Needs the prepare_func_exit() hook (check/stack.ts invalidateFrameSlices()). */
-  exitHook?: true;
   /** The model's stack-liveness write marks differ here (check/stack.ts, kfunc slots): the level-2 liveness trace is left out. */
   liveTraceDiffers?: true;
   /** Only the verdict and error line are compared: the log differs elsewhere (see the case). */
@@ -89,9 +87,9 @@ const CASES: Case[] = [
   { name: 'callee writes through a pointer: the caller copies too', src: `${FROM_SKB}; ${SL(-32, 8)}; if r0 == 0 goto e; r7 = r0; r1 = r7; r2 = r10; r2 += -32; r9 = r7; call f; r0 = *(u8 *)(r9 +0); e: r0 = 0; exit; f: *(u8 *)(r2 +0) = 0; r0 = 0; exit`, want: "R9 invalid mem access 'scalar'" },
   { name: 'callee writes its own stack', src: `${FROM_SKB}; ${SL(-32, 8)}; if r0 == 0 goto e; r7 = r0; r1 = r7; r9 = r7; call f; r0 = *(u8 *)(r9 +0); e: r0 = 0; exit; f: *(u8 *)(r10 -32) = 0; r0 = *(u8 *)(r1 +0); r0 = 0; exit`, want: true },
   { name: 'callee returns a slice of a caller buffer', src: `r2 = r10; r2 += -32; call f; if r0 == 0 goto e; r7 = r0; r0 = *(u8 *)(r7 +0); e: r0 = 0; exit; f: r8 = r2; ${FROM_SKB}; r1 = r10; r1 += -16; w2 = 0; r3 = r8; w4 = 8; call bpf_dynptr_slice; exit`, want: true },
-  { name: 'callee returns a slice of its own buffer', src: `call f; if r0 == 0 goto e; r7 = r0; *(u64 *)(r10 -32) = r7; r0 = *(u8 *)(r7 +0); e: r0 = 0; exit; f: ${FROM_SKB}; ${SL(-32, 8)}; exit`, want: INVALID, exitHook: true },
-  { name: 'callee returns a slice of its own buffer, caller writes', src: `call f; if r0 == 0 goto e; r7 = r0; r1 = 0; *(u64 *)(r10 -32) = r1; r0 = *(u8 *)(r7 +0); e: r0 = 0; exit; f: ${FROM_SKB}; ${SL(-32, 8)}; exit`, want: INVALID, exitHook: true },
-  { name: 'callee spills a slice of its own buffer into the caller', src: `r2 = r10; r2 += -8; call f; r0 = *(u64 *)(r10 -8); r0 = 0; exit; f: r8 = r2; ${FROM_SKB}; ${SL(-32, 8)}; *(u64 *)(r8 +0) = r0; r0 = 0; exit`, want: true, exitHook: true, liveTraceDiffers: true },
+  { name: 'callee returns a slice of its own buffer', src: `call f; if r0 == 0 goto e; r7 = r0; *(u64 *)(r10 -32) = r7; r0 = *(u8 *)(r7 +0); e: r0 = 0; exit; f: ${FROM_SKB}; ${SL(-32, 8)}; exit`, want: INVALID },
+  { name: 'callee returns a slice of its own buffer, caller writes', src: `call f; if r0 == 0 goto e; r7 = r0; r1 = 0; *(u64 *)(r10 -32) = r1; r0 = *(u8 *)(r7 +0); e: r0 = 0; exit; f: ${FROM_SKB}; ${SL(-32, 8)}; exit`, want: INVALID },
+  { name: 'callee spills a slice of its own buffer into the caller', src: `r2 = r10; r2 += -8; call f; r0 = *(u64 *)(r10 -8); r0 = 0; exit; f: r8 = r2; ${FROM_SKB}; ${SL(-32, 8)}; *(u64 *)(r8 +0) = r0; r0 = 0; exit`, want: true, liveTraceDiffers: true },
   // state equivalence: pruning needs the same buffer (frame, offset, length)
   { name: 'prune: other buffer, then written', src: JOIN(SL(-32, 8), SL(-48, 8), '*(u8 *)(r10 -48) = 0'), want: INVALID, flags: BPF_F_TEST_STATE_FREQ },
   { name: 'prune: other buffer', src: JOIN(SL(-32, 8), SL(-48, 8), '*(u8 *)(r10 -56) = 0'), want: true, flags: BPF_F_TEST_STATE_FREQ },
@@ -116,34 +114,17 @@ const ours = (log: string): string => log.replace(/call (kernel-function|bpf_dyn
 
 const run = (c: Case) => verify({ insns: asmWithKfuncs(c.src, modelId), progType: SCHED_CLS, btfFuncInfo: false, flags: c.flags ?? 0 }, { logLevel: 2 });
 
-/**
- * Whether prepare_func_exit() (check/call.ts) calls invalidateFrameSlices() yet:
- * the cases that need it are expected to fail until it does.
- */
-const exitHook = !run(CASES.find((c) => c.exitHook)!).accepted;
-
-let why: string | null = 'not probed';
-let vmlinuxId: (name: string) => number = () => 0;
-beforeAll(async () => {
-  why = await kernelUnavailable();
-  if (!why) {
-    const btf = (await import('../../src/oracle/index.js')).vmlinuxBtf();
-    vmlinuxId = (n) => btf.findByNameKind(n, 'FUNC');
-  }
-  if (why) console.log(`slice buffer comparison with the kernel skipped: ${why}`);
-  if (!exitHook) console.log('slice buffers: prepare_func_exit() does not call invalidateFrameSlices() yet');
-});
+const kernel = probeKernel('slice buffer comparison with the kernel');
 
 describe('dynptr slice stack buffers', () => {
   for (const c of CASES) {
-    const test = c.exitHook && !exitHook ? it.fails : it;
-    test(`${c.name}: ${c.want === true ? "accepted" : c.want}`, async () => {
+    it(`${c.name}: ${c.want === true ? "accepted" : c.want}`, async () => {
       const r = run(c);
       if (c.want === true) expect(r.error).toBeUndefined();
       else expect(r.error).toBe(c.want);
       expect(r.accepted).toBe(c.want === true);
-      if (why) return;
-      const k = await kernelLoad(asmWithKfuncs(c.src, vmlinuxId), SCHED_CLS, { logLevel: 2, flags: c.flags ?? 0 });
+      if (kernel.why) return;
+      const k = await kernelLoad(asmWithKfuncs(c.src, kernel.vmlinuxId), SCHED_CLS, { logLevel: 2, flags: c.flags ?? 0 });
       if (process.env.SLICE_BUF_PROBE) console.log(`${c.name}\n--- kernel (${k.ok})\n${modelled(k.log)}\n--- ours (${r.accepted})\n${ours(r.log)}`);
       expect(k.ok).toBe(c.want === true);
       if (!k.ok) expect(errorLine(k.log)).toBe(c.want);

@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { insn } from '../../src/isa/insn.js';
 import { AddressSpace, GUARD_GAP, LOW_RESERVED, VmFault } from '../../src/vm/memory.js';
-import { emptyEnv, funcAddr, type Env } from '../../src/vm/env.js';
+import { emptyEnv, funcAddr, type Env, type NativeFn } from '../../src/vm/env.js';
 import { interpreter } from '../../src/vm/interp.js';
 import { jit } from '../../src/vm/jit/jit.js';
 import { KfError } from '../../src/util/errors.js';
 import { ENGINES, runWith } from './engines.js';
+
+/** helper 181 = loop(n, cb, ctx): calls cb(i, ctx) n times and sums r0 (bpf_loop style); helper 7 = `h7`, if given. */
+function loopEnv(h7?: NativeFn): Env {
+  const loop: NativeFn = (c, n, cb, ctx) => {
+    let s = 0n;
+    for (let i = 0n; i < n; i++) s += c.callSubprog(cb, [i, ctx]);
+    return s;
+  };
+  return { ...emptyEnv, helper: (id) => (id === 181 ? loop : id === 7 ? h7 : undefined) };
+}
 
 describe('AddressSpace', () => {
   it('never maps address 0, leaves guard gaps and finds regions', () => {
@@ -78,18 +88,7 @@ describe('faults', () => {
         expect(() => runWith(engine, [insn(0xff, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)])).toThrow(VmFault);
       });
       it('calls helpers with r1..r5 and callbacks through callSubprog (bpf_loop style)', () => {
-        // helper 181 = loop(n, cb, ctx): calls cb(i, ctx) n times, sums r0
-        const env: Env = {
-          ...emptyEnv,
-          helper: (id) =>
-            id === 181
-              ? (c, n, cb, ctx) => {
-                  let s = 0n;
-                  for (let i = 0n; i < n; i++) s += c.callSubprog(cb, [i, ctx]);
-                  return s;
-                }
-              : undefined,
-        };
+        const env = loopEnv();
         const p = [
           insn(0xb7, 6, 0, 0, 100), // r6 = 100 (callee-saved across the helper)
           insn(0xb7, 1, 0, 0, 10), // r1 = 10
@@ -111,20 +110,8 @@ describe('faults', () => {
         expect(runWith(engine, p, undefined, env).r0).toBe(235n);
       });
       it('ends the whole run from a callback with CallContext.endRun, and the next run starts clean', () => {
-        // helper 181 as above; helper 7 ends the run with r0 = 4242 when its argument is 5
-        const env: Env = {
-          ...emptyEnv,
-          helper: (id) =>
-            id === 181
-              ? (c, n, cb, ctx) => {
-                  let s = 0n;
-                  for (let i = 0n; i < n; i++) s += c.callSubprog(cb, [i, ctx]);
-                  return s;
-                }
-              : id === 7
-                ? (c, a) => (a === 5n ? c.endRun(4242n) : a)
-                : undefined,
-        };
+        // helper 7 ends the run with r0 = 4242 when its argument is 5
+        const env = loopEnv((c, a) => (a === 5n ? c.endRun(4242n) : a));
         const prog = (stop: number) => [
           insn(0xb7, 1, 0, 0, 10), // r1 = 10
           insn(0x18, 2, 4, 0, 5), insn(0, 0, 0, 0, 0), // r2 = &cb (insn 1 + 5 + 1 = 7)

@@ -149,24 +149,23 @@ export const bpfDynptrSliceRdwr = (rt: KernelRuntime): NativeFn =>
     (c, p, offset, buf, sz) => dynptrSliceRdwr(rt, addrN(p, 'bpf_dynptr_slice_rdwr: p'), offset >>> 0, buf, sz >>> 0, c.pc),
   );
 
+/** A kfunc of one `const struct bpf_dynptr *p` returning a number: its bigint and fast forms. */
+const dynptrQuery = (name: string, fn: (rt: KernelRuntime, p: number) => number) => (rt: KernelRuntime): NativeFn =>
+  withFast(
+    (_c, p) => BigInt(fn(rt, addr(p, `${name}: p`))),
+    (_c, p) => fn(rt, addrN(p, `${name}: p`)),
+  );
+
 /** mirrors bpf_dynptr_is_null(): 1 or 0. */
 const dynptrIsNull = (rt: KernelRuntime, p: number): number => (readDynptr(rt, p).data ? 0 : 1);
-export const bpfDynptrIsNull = (rt: KernelRuntime): NativeFn =>
-  withFast(
-    (_c, p) => BigInt(dynptrIsNull(rt, addr(p, 'bpf_dynptr_is_null: p'))),
-    (_c, p) => dynptrIsNull(rt, addrN(p, 'bpf_dynptr_is_null: p')),
-  );
+export const bpfDynptrIsNull = dynptrQuery('bpf_dynptr_is_null', dynptrIsNull);
 
 /** mirrors bpf_dynptr_is_rdonly(): 1 or 0. */
 function dynptrIsRdonly(rt: KernelRuntime, p: number): number {
   const d = readDynptr(rt, p);
   return d.data && d.rdonly ? 1 : 0;
 }
-export const bpfDynptrIsRdonly = (rt: KernelRuntime): NativeFn =>
-  withFast(
-    (_c, p) => BigInt(dynptrIsRdonly(rt, addr(p, 'bpf_dynptr_is_rdonly: p'))),
-    (_c, p) => dynptrIsRdonly(rt, addrN(p, 'bpf_dynptr_is_rdonly: p')),
-  );
+export const bpfDynptrIsRdonly = dynptrQuery('bpf_dynptr_is_rdonly', dynptrIsRdonly);
 
 /** mirrors bpf_dynptr_size(): -EINVAL (as u32) for a NULL dynptr. */
 function dynptrSize(rt: KernelRuntime, p: number): number {
@@ -174,11 +173,7 @@ function dynptrSize(rt: KernelRuntime, p: number): number {
   return d.data ? d.size : (-EINVAL) >>> 0;
 }
 /** u32 bpf_dynptr_size(const struct bpf_dynptr *p) */
-export const bpfDynptrSize = (rt: KernelRuntime): NativeFn =>
-  withFast(
-    (_c, p) => BigInt(dynptrSize(rt, addr(p, 'bpf_dynptr_size: p'))),
-    (_c, p) => dynptrSize(rt, addrN(p, 'bpf_dynptr_size: p')),
-  );
+export const bpfDynptrSize = dynptrQuery('bpf_dynptr_size', dynptrSize);
 
 /** mirrors bpf_dynptr_adjust(): 0, -EINVAL or -ERANGE. */
 function dynptrAdjust(rt: KernelRuntime, pa: number, start: number, end: number): number {
